@@ -1,0 +1,87 @@
+// The admin listener: health endpoints, /metrics, and the JSON admin API. It changes state only
+// through runtime commands.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log/logger.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { detailedHealth, healthSummary, type ListenerStatus } from './health-report.ts';
+import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
+
+export interface AdminDeps {
+  readonly runtime: Runtime;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly listener: () => ListenerStatus;
+  /** Re-reads the config file now; resolves with the reload result. */
+  readonly reload: () => Promise<unknown>;
+}
+
+export interface AdminOptions {
+  readonly token: string | undefined;
+  readonly metricsPath: string;
+}
+
+/** Probes stay open so orchestrators can use them without a secret; everything else needs the token. */
+const OPEN_PATHS = new Set(['/health', '/health/live', '/health/ready']);
+const BACKEND_ACTION = /^\/api\/backends\/([^/]+)\/(drain|undrain|weight)$/;
+
+export function createAdminServer(options: AdminOptions, deps: AdminDeps): Server {
+  const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+  const isAuthorised = (req: IncomingMessage): boolean => {
+    if (expected === undefined) return true;
+    const given = Buffer.from(req.headers.authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!OPEN_PATHS.has(path) && !isAuthorised(req)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return sendProblem(res, 401, 'SIBYL_ERR_ADMIN_UNAUTHORISED', 'a valid bearer token is required');
+    }
+    route(req, res, path, options, deps).catch((err: unknown) => {
+      deps.logger.error({ err }, 'admin request failed');
+      if (!res.headersSent) sendProblem(res, 500, 'SIBYL_ERR_INTERNAL', 'internal error');
+    });
+  });
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, path: string, options: AdminOptions, deps: AdminDeps): Promise<void> {
+  const { runtime } = deps;
+  const method = req.method ?? 'GET';
+  if (method === 'GET') {
+    if (path === '/health/live') return sendJson(res, 200, { status: 'alive' });
+    if (path === '/health' || path === '/health/ready') {
+      const summary = healthSummary(runtime, deps.listener());
+      const isUp = path === '/health' ? summary.status !== 'unhealthy' : summary.isReady;
+      return sendJson(res, isUp ? 200 : 503, summary);
+    }
+    if (path === '/health/detailed') return sendJson(res, 200, detailedHealth(runtime, deps.listener()));
+    if (path === options.metricsPath) {
+      const body = await deps.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.registry.contentType });
+      return void res.end(body);
+    }
+    if (path === '/api/backends') return sendJson(res, 200, { generation: runtime.current.id, backends: runtime.current.backends.map((b) => b.toJSON()) });
+    if (path === '/api/config') return sendJson(res, 200, { generation: runtime.current.id, lastReload: runtime.lastReload, config: runtime.config });
+  }
+  if (method === 'POST' && path === '/api/reload') return sendJson(res, 200, await deps.reload());
+  const action = BACKEND_ACTION.exec(path);
+  if (action !== null && (method === 'POST' || method === 'PUT')) {
+    const name = decodeURIComponent(action[1] ?? '');
+    const verb = action[2];
+    let result;
+    if (verb === 'weight') {
+      const body = await readJsonBody(req, res);
+      if (body === undefined) return;
+      const weight = (body as { weight?: unknown } | null)?.weight;
+      if (typeof weight !== 'number') return sendProblem(res, 400, 'SIBYL_ERR_ADMIN_BAD_REQUEST', 'body must be {"weight": <integer 0..10000>}');
+      result = runtime.setWeight(name, weight);
+    } else {
+      result = verb === 'drain' ? runtime.drain(name) : runtime.undrain(name);
+    }
+    if (!result.ok) return sendProblem(res, result.status, result.status === 404 ? 'SIBYL_ERR_ADMIN_NOT_FOUND' : 'SIBYL_ERR_ADMIN_BAD_REQUEST', result.message);
+    return sendJson(res, 200, result.backend);
+  }
+  sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createSeededRng } from '../core/rng.ts';
+import { Algorithms } from './balancer.ts';
+import { createBalancer } from './create-balancer.ts';
+import { makeCandidate, NO_KEY } from './test-kit.ts';
+
+test('createBalancer: builds every configured algorithm', () => {
+  for (const algorithm of Algorithms) {
+    const balancer = createBalancer(algorithm, { rng: createSeededRng(1) });
+    assert.equal(typeof balancer.pick, 'function', algorithm);
+  }
+});
+
+test('createBalancer: rejects an unknown algorithm name (a bug upstream, config validation owns names)', () => {
+  assert.throws(() => createBalancer('nope' as never, { rng: createSeededRng(1) }), RangeError);
+});
+
+test('createBalancer: passes errorPenalty to adaptive; undefined keeps the default', () => {
+  assert.throws(() => createBalancer('adaptive', { rng: createSeededRng(1) }, { errorPenalty: -1 }), RangeError);
+  assert.doesNotThrow(() => createBalancer('adaptive', { rng: createSeededRng(1) }, { errorPenalty: undefined }));
+});
+
+const candidatesArb = fc.uniqueArray(
+  fc.record({
+    id: fc.string({ minLength: 1, maxLength: 6 }),
+    effectiveWeight: fc.double({ min: 0.01, max: 100, noNaN: true }),
+    inFlight: fc.nat(100),
+    latencyEwmaMs: fc.double({ min: 0, max: 1000, noNaN: true }),
+    errorEwma: fc.double({ min: 0, max: 1, noNaN: true }),
+  }),
+  { minLength: 1, maxLength: 20, selector: (c) => c.id },
+);
+
+test('createBalancer: property: every algorithm returns a member for a non-empty set, undefined for an empty one', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...Algorithms), candidatesArb, fc.string(), fc.integer(), (algorithm, candidates, hashKey, seed) => {
+      const balancer = createBalancer(algorithm, { rng: createSeededRng(seed) });
+      assert.equal(balancer.pick(NO_KEY, []), undefined);
+      for (let i = 0; i < 10; i++) {
+        const picked = balancer.pick({ hashKey }, candidates);
+        assert.ok(picked !== undefined && candidates.includes(picked), algorithm);
+      }
+      assert.equal(balancer.pick({ hashKey }, [makeCandidate('solo')])?.id, 'solo');
+    }),
+  );
+});

@@ -1,0 +1,106 @@
+// Wires one Sibyl instance: runtime, proxy listener, admin listener, config watching, shutdown.
+// Used by `sibyl serve` and `sibyl demo`.
+import type { Server } from 'node:http';
+import { systemClock } from '../core/clock.ts';
+import { parseHostPort } from '../core/address.ts';
+import { mathRng } from '../core/rng.ts';
+import { createAdminServer } from '../admin/admin-server.ts';
+import { formatProblems, loadConfigFile } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { watchConfigFile, type ConfigWatcher } from '../config/watch.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { createMetrics } from '../metrics/catalogue.ts';
+import { createPipeline } from '../proxy/pipeline.ts';
+import { ProxyServer } from '../proxy/server.ts';
+import { createUpgradeHandler } from '../proxy/websocket.ts';
+import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
+
+export interface InstanceOptions {
+  readonly configPath: string | undefined;
+  readonly env: Record<string, string | undefined>;
+  readonly logger?: Logger;
+}
+
+export interface Instance {
+  readonly runtime: Runtime;
+  readonly proxyAddress: { host: string; port: number };
+  readonly adminAddress: { host: string; port: number } | undefined;
+  readonly logger: Logger;
+  reload(): Promise<ReloadResult>;
+  shutdown(reason: string): Promise<{ isClean: boolean }>;
+}
+
+function hostPort(text: string): { host: string; port: number } {
+  // the schema validated it
+  return parseHostPort(text) ?? { host: '127.0.0.1', port: 0 };
+}
+
+function listenAdmin(server: Server, address: string): Promise<{ host: string; port: number }> {
+  const { host, port } = hostPort(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      const a = server.address();
+      resolve(typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port });
+    });
+  });
+}
+
+export async function startInstance(config: Config, options: InstanceOptions): Promise<Instance> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = createMetrics();
+  const runtime = new Runtime(config, { clock: systemClock, rng: mathRng, metrics, logger });
+  const pipeline = createPipeline({ runtime, metrics, logger, rng: mathRng, now: () => performance.now() });
+  const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
+
+  let reloading: Promise<ReloadResult> | undefined;
+  const reload = async (): Promise<ReloadResult> => {
+    if (options.configPath === undefined) return runtime.lastReload;
+    const result = await loadConfigFile(options.configPath, options.env);
+    if (!result.ok) return runtime.rejectReload(formatProblems(options.configPath, result.problems).split('\n'));
+    const applied = runtime.apply(result.config);
+    proxy.applySettings(runtime.current.settings);
+    logger.level = result.config.log.level;
+    return applied;
+  };
+  // one reload at a time; a trigger during a reload is served by that reload's successor
+  const triggerReload = (): Promise<ReloadResult> => {
+    reloading = (reloading ?? Promise.resolve(runtime.lastReload)).then(reload, reload);
+    return reloading;
+  };
+
+  const listen = hostPort(config.proxy.listenAddress);
+  const proxyAddress = await proxy.listen(listen.host, listen.port);
+  let admin: Server | undefined;
+  let adminAddress: { host: string; port: number } | undefined;
+  if (config.admin.enabled) {
+    admin = createAdminServer(
+      { token: config.admin.token, metricsPath: config.metrics.path },
+      { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload },
+    );
+    adminAddress = await listenAdmin(admin, config.admin.listenAddress);
+  }
+  runtime.start();
+  let watcher: ConfigWatcher | undefined;
+  if (options.configPath !== undefined) {
+    watcher = watchConfigFile(options.configPath, config.runtime.configWatchIntervalMillis, () => void triggerReload());
+  }
+  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm }, 'sibyl is serving');
+
+  let stopping: Promise<{ isClean: boolean }> | undefined;
+  const shutdown = (reason: string): Promise<{ isClean: boolean }> => {
+    stopping ??= (async () => {
+      const cfg = runtime.config.runtime;
+      logger.info({ reason, drainTimeoutMs: cfg.drainTimeoutMillis }, 'draining: not ready, no new connections, in-flight requests finish');
+      watcher?.stop();
+      const drained = await proxy.drain(cfg.drainTimeoutMillis);
+      const background = Promise.all([runtime.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);
+      const isBackgroundDone = await Promise.race([background.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), cfg.backgroundTimeoutMillis).unref())]);
+      admin?.closeAllConnections();
+      logger.info({ isClean: drained.isClean && isBackgroundDone }, 'stopped');
+      return { isClean: drained.isClean && isBackgroundDone };
+    })();
+    return stopping;
+  };
+  return { runtime, proxyAddress, adminAddress, logger, reload: triggerReload, shutdown };
+}

@@ -1,0 +1,7 @@
+// `sibyl validate --config FILE`: exit 0 when valid, 1 with every problem listed.
+import { loadConfigOrExit } from './load-or-exit.ts';
+
+export async function validateCommand(options: { config?: string }): Promise<void> {
+  const config = await loadConfigOrExit(options.config, process.env);
+  process.stdout.write(`${options.config ?? 'environment'}: valid (${config.backends.length} backend(s), strategy ${config.strategy.algorithm})\n`);
+}

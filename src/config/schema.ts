@@ -1,0 +1,186 @@
+// The configuration schema: the single source of truth for types, defaults, validation and the
+// generated docs (docs/configuration.md). Keys are camelCase here and snake_case in TOML (keys.ts).
+// Durations are written as strings ("10s") and hold milliseconds after parsing.
+import * as z from 'zod';
+import { isLoopbackHost, parseHostPort } from '../core/address.ts';
+import { Algorithms } from '../balancer/balancer.ts';
+import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis, percent, statusRange, urlPath } from './fields.ts';
+import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
+
+const count = (min: number) => z.int().min(min);
+
+export const runtimeSchema = z
+  .strictObject({
+    metricsCap: count(1).default(10_000).describe('Capacity of the bounded queue of metric and telemetry events; events beyond it are dropped and counted.'),
+    healthCap: count(1).default(1_000).describe('Capacity of the bounded queue of health events and check results; events beyond it are dropped and counted.'),
+    drainTimeoutMillis: millis().default(30_000).describe('On SIGTERM, how long in-flight requests get to finish (ms) after the listener stops accepting.'),
+    backgroundTimeoutMillis: millis().default(60_000).describe('At shutdown, how long background tasks (health checker, config watcher, log flush) get to stop (ms).'),
+    acceptTimeoutMillis: millis().default(120_000).describe('Hard upper bound for the whole shutdown (ms): the process exits after it even if connections remain. Must be >= `drain_timeout_millis`.'),
+    configWatchIntervalMillis: count(1).max(MAX_TIMER_MS).default(5_000).meta({ docType: 'integer (ms)' }).describe('How often the config file is polled for changes (ms); also the debounce before a changed file is applied.'),
+  })
+  .superRefine(
+    (r, ctx) => {
+      if (r.acceptTimeoutMillis < r.drainTimeoutMillis) {
+        ctx.addIssue({ code: 'custom', path: ['acceptTimeoutMillis'], message: `must be >= drain_timeout_millis (${r.drainTimeoutMillis})` });
+      }
+    },
+    whenValid('acceptTimeoutMillis', 'drainTimeoutMillis'),
+  )
+  .describe('Process-level limits: bounded queues and shutdown timing.');
+
+export const proxySchema = z
+  .strictObject({
+    listenAddress: address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.'),
+    maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it gets 503 and is closed, and is counted.'),
+    maxHeaderBytes: count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.'),
+    maxUrlBytes: count(1).default(8_192).describe('Longest request URL, in bytes; longer gets 414.'),
+    maxBodyBytes: count(0).default(10_485_760).describe('Largest request body, in bytes; larger gets 413.'),
+    connectTimeout: duration().prefault('5s').describe('Time to open a connection to a backend; on expiry the attempt fails with 502.'),
+    responseHeaderTimeout: duration().prefault('30s').describe('Time from sending the request to receiving the backend\'s response headers; on expiry 504.'),
+    upstreamBodyTimeout: duration().prefault('60s').describe('Longest pause between two chunks of a backend\'s response body; on expiry the response is aborted.'),
+    clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. Must be <= `client_request_timeout`.'),
+    clientRequestTimeout: duration().prefault('60s').describe('Time a client gets to send the complete request, body included; on expiry 408.'),
+    keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests.'),
+    upstreamKeepAliveTimeout: duration().prefault('4s').describe('How long an idle backend connection is kept in the pool; keep it below the backends\' own keep-alive timeout.'),
+    upstreamConnections: count(1).default(128).describe('Maximum connections in each backend\'s connection pool.'),
+    addViaHeader: z.boolean().default(false).describe('Add a `Via` header to proxied requests and responses.'),
+    requestIdHeader: headerName().prefault('x-request-id').describe('Header carrying the request id: kept when the client sends one, generated otherwise, forwarded to the backend and echoed in the response.'),
+  })
+  .superRefine(
+    (p, ctx) => {
+      if (p.clientHeaderTimeout > p.clientRequestTimeout) {
+        ctx.addIssue({ code: 'custom', path: ['clientHeaderTimeout'], message: 'must be <= client_request_timeout' });
+      }
+    },
+    whenValid('clientHeaderTimeout', 'clientRequestTimeout'),
+  )
+  .describe('The client-facing listener: connection and size limits, timeouts, headers.');
+
+export const strategySchema = z
+  .strictObject({
+    algorithm: z.enum(Algorithms).default('round_robin').describe('Which strategy picks a backend among the eligible ones.'),
+    hashKey: hashKey().prefault('client_ip').describe('What `ip_hash` hashes: the client IP, or the value of a request header (`header:NAME`, matched case-insensitively).'),
+    ewmaHalfLife: duration().prefault('10s').describe('Half-life of the per-backend latency and error EWMAs read by `fastest_response_time`, `power_of_two` and `adaptive`.'),
+    errorPenalty: z.number().min(0).default(10).describe('`adaptive` only: the cost of one failed attempt, in units of a backend\'s latency cost; a backend\'s cost is multiplied by 1 + error_penalty x e / (1 - e), e = its error EWMA.'),
+  })
+  .describe('How a backend is picked for each request.');
+
+export const backendSchema = z
+  .strictObject({
+    id: z.int().min(0).optional().describe('Optional numeric id, unique among backends.'),
+    name: z.string().min(1).optional().describe('Name used in logs, metrics and the admin API; unique. Defaults to the address.'),
+    address: address('backend').describe('Where the backend listens. Unique among backends.'),
+    weight: z.int().min(0).max(10_000).default(1).describe('Relative share of traffic for weighted strategies; 0 sends it no new requests.'),
+  })
+  .describe('A backend server. At least one is required, from the file or `SIBYL_BACKEND_ADDRESSES`.');
+
+export const backendsSchema = z
+  .array(backendSchema)
+  .min(1, { error: 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES' })
+  .superRefine(checkBackendsUnique, { when: () => true })
+  .transform((list) => list.map((b) => ({ ...b, name: b.name ?? b.address })));
+
+export const healthSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Run active health checks; when off, every backend counts as healthy unless ejected.'),
+    kind: z.enum(['http', 'tcp']).default('http').describe('`http` sends a GET to `path`; `tcp` only opens a connection.'),
+    path: urlPath().default('/health').describe('Path requested by `http` checks.'),
+    expectedStatus: statusRange().prefault('200-399').describe('Status codes that count as healthy: a range "min-max" or a single code.'),
+    interval: duration().prefault('10s').describe('Time between two checks of one backend.'),
+    timeout: duration().prefault('3s').describe('Time one check may take before it counts as failed. Must be < `interval`.'),
+    healthyThreshold: count(1).default(2).describe('Consecutive successful checks that mark an unhealthy backend healthy.'),
+    unhealthyThreshold: count(1).default(3).describe('Consecutive failed checks that mark a healthy backend unhealthy.'),
+    jitter: fraction().default(0.1).describe('Random spread of each interval, as a fraction of it (0..1), so checks do not align.'),
+    slowStart: duration({ allowZero: true }).prefault('0s').describe('After a backend turns healthy, its weight ramps up linearly over this time; "0s" disables the ramp.'),
+    panicThreshold: percent().default(50).describe('When fewer than this percent of backends are healthy, traffic goes to all of them (panic mode); 0 disables.'),
+  })
+  .superRefine(
+    (h, ctx) => {
+      if (h.timeout >= h.interval) ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'must be less than interval' });
+    },
+    whenValid('timeout', 'interval'),
+  )
+  .describe('Active health checks.');
+
+export const outlierDetectionSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Eject backends that fail live traffic, between health checks.'),
+    consecutive5xx: count(1).default(5).describe('Consecutive 5xx responses (or transport errors) that eject a backend.'),
+    consecutiveGatewayFailure: count(1).default(5).describe('Consecutive gateway failures (502, 503, 504, connect errors) that eject a backend.'),
+    baseEjectionTime: duration().prefault('30s').describe('Ejection time of a first ejection; each further ejection of the same backend adds it again.'),
+    maxEjectionTime: duration().prefault('300s').describe('Upper bound of one ejection. Must be >= `base_ejection_time`.'),
+    maxEjectionPercent: percent().default(50).describe('At most this percent of the backends are ejected at once.'),
+  })
+  .superRefine(
+    (o, ctx) => {
+      if (o.maxEjectionTime < o.baseEjectionTime) ctx.addIssue({ code: 'custom', path: ['maxEjectionTime'], message: 'must be >= base_ejection_time' });
+    },
+    whenValid('maxEjectionTime', 'baseEjectionTime'),
+  )
+  .describe('Passive health: ejection of backends that fail live requests.');
+
+export const metricsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Serve Prometheus metrics on the admin listener.'),
+    interval: duration().prefault('30s').describe('How often derived gauges (backend EWMAs, process stats) are refreshed.'),
+    path: urlPath().default('/metrics').describe('Path of the Prometheus endpoint on the admin listener.'),
+  })
+  .describe('Prometheus metrics.');
+
+export const adminSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Run the admin listener (health endpoints, metrics, admin API, dashboard).'),
+    listenAddress: address('listen').default('127.0.0.1:9090').describe('Where the admin listener accepts connections.'),
+    token: z.string().min(1).optional().describe('Bearer token required by the admin API. Required when `listen_address` is not a loopback address.'),
+  })
+  .superRefine(
+    (a, ctx) => {
+      const host = parseHostPort(a.listenAddress)?.host ?? '';
+      if (a.enabled && a.token === undefined && !isLoopbackHost(host)) {
+        ctx.addIssue({ code: 'custom', path: ['token'], message: `required when listen_address (${a.listenAddress}) is not loopback` });
+      }
+    },
+    whenValid('enabled', 'listenAddress', 'token'),
+  )
+  .describe('The admin listener.');
+
+export const logSchema = z
+  .strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level written.'),
+    accessLog: z.boolean().default(true).describe('Write one access-log line per request.'),
+    accessLogSampleRate: fraction().default(1).describe('Fraction of requests (0..1) that get an access-log line.'),
+  })
+  .describe('Logging.');
+
+export const configSchema = z
+  .strictObject({
+    runtime: runtimeSchema.prefault({}),
+    proxy: proxySchema.prefault({}),
+    strategy: strategySchema.prefault({}),
+    backends: backendsSchema.prefault([]).describe(backendSchema.description ?? ''),
+    health: healthSchema.prefault({}),
+    outlierDetection: outlierDetectionSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
+    admin: adminSchema.prefault({}),
+    log: logSchema.prefault({}),
+  })
+  .superRefine(
+    (c, ctx) => {
+      if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
+        ctx.addIssue({ code: 'custom', path: ['admin', 'listenAddress'], message: `uses the port of proxy.listen_address (${c.proxy.listenAddress})` });
+      }
+    },
+    whenValid('admin.enabled', 'admin.listenAddress', 'proxy.listenAddress'),
+  );
+
+export type Config = z.output<typeof configSchema>;
+export type RuntimeConfig = Config['runtime'];
+export type ProxyConfig = Config['proxy'];
+export type StrategyConfig = Config['strategy'];
+export type BackendConfig = Config['backends'][number];
+export type HealthConfig = Config['health'];
+export type OutlierDetectionConfig = Config['outlierDetection'];
+export type MetricsConfig = Config['metrics'];
+export type AdminConfig = Config['admin'];
+export type LogConfig = Config['log'];
+export type LogLevel = LogConfig['level'];

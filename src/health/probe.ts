@@ -1,0 +1,11 @@
+// The active health check seam: how one backend is asked whether it is alive.
+
+export interface ProbeTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface HealthProbe {
+  /** Resolves true when the target is healthy; resolves false on any failure or abort, never rejects. */
+  check(target: ProbeTarget, signal: AbortSignal): Promise<boolean>;
+}

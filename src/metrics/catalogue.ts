@@ -1,0 +1,49 @@
+// The catalogue of every metric family Sibyl exports. docs/metrics.md is generated from it.
+// Names follow sibyl_<subsystem>_<name>_<unit>; counters end in _total.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(options: { collectProcessMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  const r = [registry];
+  const m = {
+    registry,
+    requests: new Counter({ name: 'sibyl_proxy_requests_total', help: 'Requests answered by the proxy, by backend and status class.', labelNames: ['backend', 'status_class'], registers: r }),
+    requestDuration: new Histogram({ name: 'sibyl_proxy_request_duration_seconds', help: 'Time from request start to the end of the response, by backend.', labelNames: ['backend'], buckets: LATENCY_BUCKETS_SECONDS, registers: r }),
+    inFlight: new Gauge({ name: 'sibyl_proxy_in_flight_requests', help: 'Requests in flight to each backend.', labelNames: ['backend'], registers: r }),
+    connections: new Gauge({ name: 'sibyl_proxy_open_connections', help: 'Open client connections.', registers: r }),
+    connectionsRejected: new Counter({ name: 'sibyl_proxy_connections_rejected_total', help: 'Client connections refused because max_connections was reached.', registers: r }),
+    limitRejections: new Counter({ name: 'sibyl_proxy_limit_rejections_total', help: 'Requests refused by a limit (header_size, url_length, body_size, client_timeout, bad_request, not_a_proxy).', labelNames: ['limit'], registers: r }),
+    upstreamErrors: new Counter({ name: 'sibyl_proxy_upstream_errors_total', help: 'Attempts that got no valid response from a backend, by error kind.', labelNames: ['backend', 'error_kind'], registers: r }),
+    noBackend: new Counter({ name: 'sibyl_proxy_no_backend_total', help: 'Requests answered 503 because no backend was eligible.', registers: r }),
+    websocketUpgrades: new Counter({ name: 'sibyl_proxy_websocket_upgrades_total', help: 'WebSocket upgrades proxied, by result (ok, error).', labelNames: ['result'], registers: r }),
+    backendHealthy: new Gauge({ name: 'sibyl_backend_healthy', help: '1 when the backend passes active health checks.', labelNames: ['backend'], registers: r }),
+    backendEjected: new Gauge({ name: 'sibyl_backend_ejected', help: '1 while the outlier detector has the backend ejected.', labelNames: ['backend'], registers: r }),
+    backendDraining: new Gauge({ name: 'sibyl_backend_draining', help: '1 while the backend is drained by an operator.', labelNames: ['backend'], registers: r }),
+    backendWeight: new Gauge({ name: 'sibyl_backend_effective_weight', help: 'Effective weight (configured weight x slow-start ramp).', labelNames: ['backend'], registers: r }),
+    backendLatencyEwma: new Gauge({ name: 'sibyl_backend_latency_ewma_seconds', help: 'Peak-EWMA of backend response latency.', labelNames: ['backend'], registers: r }),
+    backendErrorEwma: new Gauge({ name: 'sibyl_backend_error_ewma_ratio', help: 'EWMA of the backend failure ratio (5xx and transport errors).', labelNames: ['backend'], registers: r }),
+    healthChecks: new Counter({ name: 'sibyl_health_checks_total', help: 'Active health check results, by backend and result (success, failure).', labelNames: ['backend', 'result'], registers: r }),
+    healthTransitions: new Counter({ name: 'sibyl_health_transitions_total', help: 'Backend health state changes, by backend and new state.', labelNames: ['backend', 'state'], registers: r }),
+    ejections: new Counter({ name: 'sibyl_outlier_ejections_total', help: 'Outlier ejections, by backend.', labelNames: ['backend'], registers: r }),
+    panicMode: new Gauge({ name: 'sibyl_pool_panic_mode', help: '1 while too few backends are healthy and the pool routes to all of them (panic mode).', registers: r }),
+    eligibleBackends: new Gauge({ name: 'sibyl_pool_eligible_backends', help: 'Backends currently eligible for new requests.', registers: r }),
+    configReloads: new Counter({ name: 'sibyl_config_reloads_total', help: 'Config reloads applied successfully.', registers: r }),
+    configReloadFailures: new Counter({ name: 'sibyl_config_reload_failures_total', help: 'Config reloads rejected because the new config was invalid.', registers: r }),
+    configGeneration: new Gauge({ name: 'sibyl_config_generation', help: 'Number of the config generation in service.', registers: r }),
+    accessLogDropped: new Counter({ name: 'sibyl_log_access_dropped_total', help: 'Access log lines not written because of sampling.', registers: r }),
+  };
+  if (options.collectProcessMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sibyl_process_' });
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function statusClass(status: number): string {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  if (status >= 200) return '2xx';
+  return '1xx';
+}

@@ -1,0 +1,105 @@
+// The data path, in phase order: accept -> admit -> pick -> forward -> classify -> respond -> record.
+// This file only orders the phases; each phase lives in its own module.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Errors, type ErrorSpec } from '../core/errors.ts';
+import { ErrorKind, type Outcome } from '../core/outcome.ts';
+import type { Rng } from '../core/rng.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/catalogue.ts';
+import type { Backend } from '../runtime/backend.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { ProxySettings } from '../runtime/settings.ts';
+import { checkRequest, hasRequestBody } from './admission.ts';
+import { createBodyLimit } from './body-limit.ts';
+import { forward } from './forward.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import { createRequestMetrics } from './request-metrics.ts';
+import { requestIdFrom } from './request-id.ts';
+import { sendError } from './respond.ts';
+
+export interface PipelineDeps {
+  readonly runtime: Runtime;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly rng: Rng;
+  readonly now: () => number;
+}
+
+const LIMIT_LABELS = new Map<ErrorSpec, string>([
+  [Errors.urlTooLong, 'url_length'],
+  [Errors.bodyTooLarge, 'body_size'],
+  [Errors.badRequest, 'bad_request'],
+  [Errors.forbiddenProxy, 'not_a_proxy'],
+]);
+
+export function clientIpOf(req: IncomingMessage): string {
+  const ip = req.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+export function createPipeline(deps: PipelineDeps) {
+  const { runtime, metrics, logger, rng, now } = deps;
+  const requestMetrics = createRequestMetrics(metrics);
+  const accessLogger = logger.child({ log: 'access' });
+
+  function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown): void {
+    const backendId = backend?.id ?? 'none';
+    requestMetrics.record(backendId, outcome.status, outcome.latencyMs / 1000);
+    if (outcome.errorKind !== ErrorKind.none && outcome.errorKind !== ErrorKind.aborted) {
+      metrics.upstreamErrors.inc({ backend: backendId, error_kind: outcome.errorKind });
+      logger.warn({ requestId, backend: backendId, errorKind: outcome.errorKind, cause: (cause as Error | undefined)?.message }, 'upstream attempt failed');
+    }
+    if (s.accessLog && (s.accessLogSampleRate >= 1 || rng.next() < s.accessLogSampleRate)) {
+      accessLogger.info({ requestId, method: req.method, url: req.url, status: outcome.status, backend: backendId, latencyMs: Math.round(outcome.latencyMs * 1000) / 1000, errorKind: outcome.errorKind, clientIp: clientIpOf(req) });
+    }
+  }
+
+  function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number): void {
+    const label = LIMIT_LABELS.get(spec);
+    if (label !== undefined) metrics.limitRejections.inc({ limit: label });
+    if (spec === Errors.noBackend) metrics.noBackend.inc();
+    // the request body (if any) is not wanted: close after answering rather than read it
+    if (hasRequestBody(req)) res.shouldKeepAlive = false;
+    sendError(res, spec, requestId, s.requestIdHeader);
+    record(req, s, requestId, undefined, { status: spec.status, errorKind: spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none, latencyMs: now() - startMs }, undefined);
+  }
+
+  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const startMs = now();
+    const generation = runtime.current; // read once: the request finishes on this generation
+    const s = generation.settings;
+    const requestId = requestIdFrom(req.headers[s.requestIdHeader]);
+
+    const admissionError = checkRequest(req, s);
+    if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs);
+
+    // a request without the configured hash header falls back to its client IP
+    const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIpOf(req)).toString();
+    const backend = generation.pick({ hashKey });
+    if (backend === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs);
+
+    const via = s.addViaHeader ? `1.1 sibyl` : undefined;
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp: clientIpOf(req), proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
+    let body = null;
+    if (hasRequestBody(req)) body = req.headers['content-length'] === undefined ? req.pipe(createBodyLimit(s.maxBodyBytes)) : req;
+
+    backend.inFlight++;
+    forward(
+      {
+        req, res, backend, requestId, via, startMs, now,
+        requestIdHeader: s.requestIdHeader,
+        onDone(outcome, error, cause) {
+          backend.inFlight--;
+          if (outcome.errorKind !== ErrorKind.aborted) runtime.recordOutcome(backend, outcome);
+          if (error !== undefined) {
+            if (error === Errors.bodyTooLarge) metrics.limitRejections.inc({ limit: 'body_size' });
+            if (error !== Errors.clientAborted) sendError(res, error, requestId, s.requestIdHeader);
+          }
+          record(req, s, requestId, backend, outcome, cause);
+        },
+      },
+      headers,
+      body,
+    );
+  };
+}

@@ -1,0 +1,124 @@
+// accept: the HTTP/1.1 listener. Node's strict parser (llhttp) rejects ambiguous framing
+// (Content-Length with Transfer-Encoding, differing duplicate Content-Length, bad chunk sizes,
+// bare LF); those and every other pre-request failure are answered here with the catalogue's status.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Errors, type ErrorSpec } from '../core/errors.ts';
+import type { Metrics } from '../metrics/catalogue.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { ProxySettings } from '../runtime/settings.ts';
+import { requestIdFrom } from './request-id.ts';
+import { sendRawError } from './respond.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+
+function clientErrorSpec(code: string | undefined): { spec: ErrorSpec; limit: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { spec: Errors.headersTooLarge, limit: 'header_size' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_HEADERS_TIMEOUT':
+      return { spec: Errors.requestTimeout, limit: 'client_timeout' };
+    default:
+      return { spec: Errors.badRequest, limit: 'bad_request' };
+  }
+}
+
+export class ProxyServer {
+  readonly #server: Server;
+  readonly #metrics: Metrics;
+  readonly #runtime: Runtime;
+  #openConnections = 0;
+  #isDraining = false;
+
+  constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler }) {
+    this.#metrics = deps.metrics;
+    this.#runtime = deps.runtime;
+    const s = deps.runtime.current.settings;
+    const handler = deps.handler;
+    this.#server = createServer({ maxHeaderSize: s.maxHeaderBytes, requireHostHeader: false, joinDuplicateHeaders: false }, (req, res) => {
+      // during drain every response says Connection: close so keep-alive clients move on
+      if (this.#isDraining) res.shouldKeepAlive = false;
+      handler(req, res);
+    });
+    this.applySettings(s);
+    this.#server.on('connection', (socket: Socket) => {
+      this.#openConnections++;
+      this.#metrics.connections.set(this.#openConnections);
+      socket.once('close', () => {
+        this.#openConnections--;
+        this.#metrics.connections.set(this.#openConnections);
+      });
+    });
+    // beyond max_connections Node refuses the socket at accept; 'drop' lets us count it
+    this.#server.on('drop', () => this.#metrics.connectionsRejected.inc());
+    this.#server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.#onClientError(err, socket));
+    this.#server.on('upgrade', deps.upgrade);
+    this.#server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      this.#metrics.limitRejections.inc({ limit: 'not_a_proxy' });
+      const settings = this.#runtime.current.settings;
+      sendRawError(socket, Errors.forbiddenProxy, requestIdFrom(req.headers[settings.requestIdHeader]), settings.requestIdHeader);
+    });
+  }
+
+  get openConnections(): number {
+    return this.#openConnections;
+  }
+
+  get isDraining(): boolean {
+    return this.#isDraining;
+  }
+
+  /** Timeouts and limits that Node lets us change on a live server (header size needs a restart). */
+  applySettings(s: ProxySettings): void {
+    this.#server.maxConnections = s.maxConnections;
+    this.#server.headersTimeout = s.clientHeaderTimeoutMs;
+    this.#server.requestTimeout = s.clientRequestTimeoutMs;
+    this.#server.keepAliveTimeout = s.keepAliveTimeoutMs;
+  }
+
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ host, port, backlog: 4096 }, () => {
+        this.#server.off('error', reject);
+        const address = this.#server.address();
+        resolve(typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : { host, port });
+      });
+    });
+  }
+
+  /**
+   * Graceful drain: stop accepting, close idle keep-alive connections, let in-flight requests
+   * finish; after timeoutMs, cut what remains. Resolves when the listener is closed.
+   */
+  drain(timeoutMs: number): Promise<{ isClean: boolean }> {
+    this.#isDraining = true;
+    return new Promise((resolve) => {
+      let isClean = true;
+      const timer = setTimeout(() => {
+        isClean = false;
+        this.#server.closeAllConnections();
+      }, timeoutMs);
+      const idleSweep = setInterval(() => this.#server.closeIdleConnections(), 100);
+      this.#server.close(() => {
+        clearTimeout(timer);
+        clearInterval(idleSweep);
+        resolve({ isClean });
+      });
+      this.#server.closeIdleConnections();
+    });
+  }
+
+  #onClientError(err: Error & { code?: string }, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const { spec, limit } = clientErrorSpec(err.code);
+    this.#metrics.limitRejections.inc({ limit });
+    const settings = this.#runtime.current.settings;
+    sendRawError(socket, spec, requestIdFrom(undefined), settings.requestIdHeader);
+  }
+}

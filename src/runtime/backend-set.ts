@@ -1,0 +1,45 @@
+// Builds the backend list of a new generation, reusing live Backend objects whose name and
+// address are unchanged (health, EWMAs and open connections survive a reload).
+import { parseHostPort } from '../core/address.ts';
+import type { Config } from '../config/schema.ts';
+import { Backend, backendKey, type UpstreamPoolOptions } from './backend.ts';
+
+export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
+  return {
+    connections: config.proxy.upstreamConnections,
+    connectTimeoutMs: config.proxy.connectTimeout,
+    headersTimeoutMs: config.proxy.responseHeaderTimeout,
+    bodyTimeoutMs: config.proxy.upstreamBodyTimeout,
+    keepAliveTimeoutMs: config.proxy.upstreamKeepAliveTimeout,
+  };
+}
+
+export interface BackendSetChange {
+  readonly backends: Backend[];
+  readonly added: Backend[];
+  readonly removed: Backend[];
+}
+
+export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backend>): BackendSetChange {
+  const poolOptions = upstreamPoolOptionsFrom(config);
+  const backends: Backend[] = [];
+  const added: Backend[] = [];
+  const keep = new Set<string>();
+  for (const b of config.backends) {
+    // the schema validated the address; parseHostPort cannot fail here
+    const hp = parseHostPort(b.address) ?? { host: '127.0.0.1', port: 0 };
+    const spec = { name: b.name, host: hp.host, port: hp.port, weight: b.weight };
+    const key = backendKey(spec);
+    keep.add(key);
+    let backend = live.get(key);
+    if (backend === undefined) {
+      backend = new Backend(spec, poolOptions);
+      added.push(backend);
+    } else {
+      backend.weight = spec.weight;
+    }
+    backends.push(backend);
+  }
+  const removed = [...live.values()].filter((b) => !keep.has(b.key));
+  return { backends, added, removed };
+}

@@ -1,0 +1,88 @@
+// One backend's live state and its upstream connection pool. Survives config generations
+// while its name and address stay the same, so health and EWMAs are not lost on reload.
+import { Pool } from 'undici';
+import type { Candidate } from '../balancer/balancer.ts';
+import { ewmaUpdate, peakEwmaUpdate } from '../core/ewma.ts';
+import { isServerFailure, type Outcome } from '../core/outcome.ts';
+
+export interface BackendSpec {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+}
+
+export interface UpstreamPoolOptions {
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+}
+
+export function backendKey(spec: { name: string; host: string; port: number }): string {
+  return `${spec.name}|${spec.host}:${spec.port}`;
+}
+
+export class Backend implements Candidate {
+  readonly id: string;
+  readonly key: string;
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+  readonly pool: Pool;
+  weight: number;
+  effectiveWeight: number;
+  inFlight = 0;
+  latencyEwmaMs = 0;
+  errorEwma = 0;
+  isHealthy = true;
+  isEjected = false;
+  isDraining = false;
+  /** When the backend last became healthy (for slow start); -Infinity when it always was. */
+  healthySinceMs = -Infinity;
+  #lastSampleMs = -Infinity;
+
+  constructor(spec: BackendSpec, poolOptions: UpstreamPoolOptions) {
+    this.id = spec.name;
+    this.key = backendKey(spec);
+    this.host = spec.host;
+    this.port = spec.port;
+    this.address = spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
+    this.weight = spec.weight;
+    this.effectiveWeight = spec.weight;
+    this.pool = new Pool(`http://${this.address}`, {
+      connections: poolOptions.connections,
+      connect: { timeout: poolOptions.connectTimeoutMs },
+      headersTimeout: poolOptions.headersTimeoutMs,
+      bodyTimeout: poolOptions.bodyTimeoutMs,
+      keepAliveTimeout: poolOptions.keepAliveTimeoutMs,
+      // pipelining 1: one request per connection at a time; a slow response never blocks another
+      pipelining: 1,
+    });
+  }
+
+  /** Feeds the latency and error EWMAs that strategies read. */
+  recordOutcome(outcome: Outcome, nowMs: number, halfLifeMs: number): void {
+    const elapsed = this.#lastSampleMs === -Infinity ? halfLifeMs * 10 : nowMs - this.#lastSampleMs;
+    this.#lastSampleMs = nowMs;
+    const failed = isServerFailure(outcome) ? 1 : 0;
+    this.errorEwma = ewmaUpdate(this.errorEwma, failed, elapsed, halfLifeMs);
+    if (failed === 0) this.latencyEwmaMs = peakEwmaUpdate(this.latencyEwmaMs, outcome.latencyMs, elapsed, halfLifeMs);
+  }
+
+  toJSON() {
+    return {
+      name: this.id,
+      address: this.address,
+      weight: this.weight,
+      effectiveWeight: this.effectiveWeight,
+      isHealthy: this.isHealthy,
+      isEjected: this.isEjected,
+      isDraining: this.isDraining,
+      inFlight: this.inFlight,
+      latencyEwmaMs: Math.round(this.latencyEwmaMs * 100) / 100,
+      errorEwma: Math.round(this.errorEwma * 1000) / 1000,
+    };
+  }
+}

@@ -1,0 +1,54 @@
+// One generation per valid config: the backends, the strategy and the data-path settings.
+// A reload builds a new generation aside and swaps one reference; requests keep the one they started on.
+import type { Balancer, Candidate, PickRequest } from '../balancer/balancer.ts';
+import type { Backend } from './backend.ts';
+import type { ProxySettings } from './settings.ts';
+
+export interface EligibleSet {
+  readonly eligible: readonly Backend[];
+  readonly isPanic: boolean;
+}
+
+export class Generation {
+  readonly id: number;
+  readonly settings: ProxySettings;
+  readonly backends: readonly Backend[];
+  readonly #balancer: Balancer;
+  readonly #computeEligible: (backends: readonly Backend[]) => EligibleSet;
+  #eligible: EligibleSet | undefined;
+
+  constructor(
+    id: number,
+    settings: ProxySettings,
+    backends: readonly Backend[],
+    balancer: Balancer,
+    computeEligible: (backends: readonly Backend[]) => EligibleSet,
+  ) {
+    this.id = id;
+    this.settings = settings;
+    this.backends = backends;
+    this.#balancer = balancer;
+    this.#computeEligible = computeEligible;
+  }
+
+  /** Called when health, ejection, drain or weights change: the next pick recomputes the set. */
+  invalidate(): void {
+    this.#eligible = undefined;
+  }
+
+  get eligibleSet(): EligibleSet {
+    this.#eligible ??= this.#computeEligible(this.backends);
+    return this.#eligible;
+  }
+
+  pick(request: PickRequest): Backend | undefined {
+    const { eligible } = this.eligibleSet;
+    if (eligible.length === 0) return undefined;
+    // Strategies see Candidates; the objects are our Backends.
+    return this.#balancer.pick(request, eligible as readonly Candidate[]) as Backend | undefined;
+  }
+
+  findBackend(name: string): Backend | undefined {
+    return this.backends.find((b) => b.id === name);
+  }
+}

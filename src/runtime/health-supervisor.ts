@@ -1,0 +1,176 @@
+// Wires the pure health pieces (health state, outlier detector, eligibility, slow start) and the
+// active checker to live backends, and keeps the health metrics in step.
+import type { Outcome } from '../core/outcome.ts';
+import type { Config } from '../config/schema.ts';
+import { ActiveHealthChecker } from '../health/active-checker.ts';
+import { selectEligible } from '../health/eligibility.ts';
+import { createHealthState } from '../health/health-state.ts';
+import { createHttpProbe } from '../health/http-probe.ts';
+import { createOutlierDetector } from '../health/outlier-detector.ts';
+import { slowStartFactor } from '../health/slow-start.ts';
+import { createTcpProbe } from '../health/tcp-probe.ts';
+import type { Backend } from './backend.ts';
+import type { EligibleSet } from './generation.ts';
+import type { RuntimeDeps } from './deps.ts';
+
+type HealthState = ReturnType<typeof createHealthState>;
+type OutlierDetector = ReturnType<typeof createOutlierDetector>;
+
+const SWEEP_INTERVAL_MS = 250;
+
+export class HealthSupervisor {
+  readonly #deps: RuntimeDeps;
+  readonly #onChange: () => void;
+  readonly #states = new Map<string, HealthState>();
+  #backends: readonly Backend[] = [];
+  #config: Config | undefined;
+  #checker: ActiveHealthChecker | undefined;
+  #checkerSignature = '';
+  #outliers: OutlierDetector | undefined;
+  #cancelSweep: (() => void) | undefined;
+  #isStarted = false;
+
+  constructor(deps: RuntimeDeps, onChange: () => void) {
+    this.#deps = deps;
+    this.#onChange = onChange;
+  }
+
+  configure(config: Config, backends: readonly Backend[]): void {
+    this.#config = config;
+    this.#backends = backends;
+    const h = config.health;
+    for (const b of backends) {
+      if (!this.#states.has(b.key)) {
+        this.#states.set(b.key, createHealthState({ healthyThreshold: h.healthyThreshold, unhealthyThreshold: h.unhealthyThreshold }, true));
+      }
+      this.#publish(b);
+    }
+    const od = config.outlierDetection;
+    this.#outliers ??= createOutlierDetector({
+      consecutive5xx: od.enabled ? od.consecutive5xx : 0,
+      consecutiveGatewayFailure: od.enabled ? od.consecutiveGatewayFailure : 0,
+      baseEjectionTimeMs: od.baseEjectionTime,
+      maxEjectionTimeMs: od.maxEjectionTime,
+      maxEjectionPercent: od.maxEjectionPercent,
+    });
+    this.#outliers.setMembers(backends.map((b) => b.id));
+    this.#configureChecker(config);
+    this.refreshWeights();
+  }
+
+  forget(backend: Backend): void {
+    this.#states.delete(backend.key);
+    const labels = { backend: backend.id };
+    for (const g of [this.#deps.metrics.backendHealthy, this.#deps.metrics.backendEjected, this.#deps.metrics.backendDraining, this.#deps.metrics.backendWeight]) g.remove(labels);
+  }
+
+  start(): void {
+    this.#isStarted = true;
+    this.#checker?.start();
+    this.#scheduleSweep();
+  }
+
+  async stop(): Promise<void> {
+    this.#isStarted = false;
+    this.#cancelSweep?.();
+    await this.#checker?.stop();
+  }
+
+  recordOutcome(backend: Backend, outcome: Outcome, now: number): void {
+    if (this.#outliers?.record(backend.id, outcome, now) === 'ejected') {
+      backend.isEjected = true;
+      this.#deps.metrics.ejections.inc({ backend: backend.id });
+      this.#deps.logger.warn({ backend: backend.id, status: outcome.status, errorKind: outcome.errorKind }, 'backend ejected by outlier detection');
+      this.#publish(backend);
+      this.#onChange();
+    }
+  }
+
+  selectEligible(backends: readonly Backend[]): EligibleSet {
+    const result = selectEligible(backends, this.#config?.health.panicThreshold ?? 0);
+    this.#deps.metrics.panicMode.set(result.isPanic ? 1 : 0);
+    this.#deps.metrics.eligibleBackends.set(result.eligible.length);
+    if (result.isPanic) this.#deps.logger.warn('panic mode: too few healthy backends, routing to all of them');
+    return result;
+  }
+
+  /** Recomputes effective weights (slow start ramps) and tells the generation to re-select. */
+  refreshWeights(): void {
+    const windowMs = this.#config?.health.slowStart ?? 0;
+    const now = this.#deps.clock.now();
+    for (const b of this.#backends) {
+      const factor = b.healthySinceMs === -Infinity ? 1 : slowStartFactor(now - b.healthySinceMs, windowMs);
+      b.effectiveWeight = b.weight * factor;
+      this.#deps.metrics.backendWeight.set({ backend: b.id }, b.effectiveWeight);
+    }
+    this.#onChange();
+  }
+
+  outlierSnapshot() {
+    return this.#outliers?.snapshot(this.#deps.clock.now()) ?? [];
+  }
+
+  #configureChecker(config: Config): void {
+    const h = config.health;
+    const signature = JSON.stringify(h);
+    if (signature !== this.#checkerSignature) {
+      this.#checkerSignature = signature;
+      void this.#checker?.stop();
+      this.#checker = undefined;
+      if (h.enabled) {
+        const probe = h.kind === 'tcp' ? createTcpProbe() : createHttpProbe({ path: h.path, expectedStatusMin: h.expectedStatus.min, expectedStatusMax: h.expectedStatus.max });
+        this.#checker = new ActiveHealthChecker(
+          { intervalMs: h.interval, timeoutMs: h.timeout, jitterFraction: h.jitter },
+          { clock: this.#deps.clock, rng: this.#deps.rng, probe, onResult: (id, ok) => this.#onProbe(id, ok) },
+        );
+        if (this.#isStarted) this.#checker.start();
+      }
+    }
+    this.#checker?.setTargets(this.#backends.map((b) => ({ id: b.key, host: b.host, port: b.port })));
+  }
+
+  #onProbe(key: string, success: boolean): void {
+    const backend = this.#backends.find((b) => b.key === key);
+    const state = this.#states.get(key);
+    if (backend === undefined || state === undefined) return;
+    this.#deps.metrics.healthChecks.inc({ backend: backend.id, result: success ? 'success' : 'failure' });
+    if (!state.record(success)) return;
+    backend.isHealthy = state.isHealthy;
+    if (backend.isHealthy) backend.healthySinceMs = this.#deps.clock.now();
+    this.#deps.metrics.healthTransitions.inc({ backend: backend.id, state: backend.isHealthy ? 'healthy' : 'unhealthy' });
+    this.#deps.logger.warn({ backend: backend.id, isHealthy: backend.isHealthy }, 'backend health changed');
+    this.#publish(backend);
+    this.refreshWeights();
+  }
+
+  #scheduleSweep(): void {
+    this.#cancelSweep = this.#deps.clock.setTimer(SWEEP_INTERVAL_MS, () => {
+      this.#sweep();
+      if (this.#isStarted) this.#scheduleSweep();
+    });
+  }
+
+  #sweep(): void {
+    const now = this.#deps.clock.now();
+    const returned = this.#outliers?.sweep(now) ?? [];
+    for (const id of returned) {
+      const backend = this.#backends.find((b) => b.id === id);
+      if (backend === undefined) continue;
+      backend.isEjected = false;
+      backend.healthySinceMs = now;
+      this.#deps.logger.info({ backend: id }, 'backend returned from ejection');
+      this.#publish(backend);
+    }
+    const windowMs = this.#config?.health.slowStart ?? 0;
+    const isRamping = windowMs > 0 && this.#backends.some((b) => now - b.healthySinceMs < windowMs + SWEEP_INTERVAL_MS);
+    if (returned.length > 0 || isRamping) this.refreshWeights();
+  }
+
+  #publish(b: Backend): void {
+    const m = this.#deps.metrics;
+    const labels = { backend: b.id };
+    m.backendHealthy.set(labels, b.isHealthy ? 1 : 0);
+    m.backendEjected.set(labels, b.isEjected ? 1 : 0);
+    m.backendDraining.set(labels, b.isDraining ? 1 : 0);
+  }
+}

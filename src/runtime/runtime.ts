@@ -1,0 +1,149 @@
+// The runtime owns the generation in service and everything that outlives a generation:
+// backend state, health checking, outlier detection. It is the only place that changes them;
+// the admin API calls its commands, the proxy reads `current` once per request.
+import { createBalancer } from '../balancer/create-balancer.ts';
+import type { Outcome } from '../core/outcome.ts';
+import type { Config } from '../config/schema.ts';
+import type { RuntimeDeps } from './deps.ts';
+import type { Backend } from './backend.ts';
+import { buildBackendSet } from './backend-set.ts';
+import { Generation } from './generation.ts';
+import { HealthSupervisor } from './health-supervisor.ts';
+import { proxySettingsFrom } from './settings.ts';
+
+export type { RuntimeDeps };
+
+export interface ReloadResult {
+  readonly ok: boolean;
+  readonly atIso: string;
+  readonly generation: number;
+  readonly problems: readonly string[];
+}
+
+export type CommandResult = { ok: true; backend: ReturnType<Backend['toJSON']> } | { ok: false; status: number; message: string };
+
+export class Runtime {
+  readonly #deps: RuntimeDeps;
+  readonly #health: HealthSupervisor;
+  readonly #startedAtMs: number;
+  #config: Config;
+  #generation: Generation;
+  #live = new Map<string, Backend>();
+  #lastReload: ReloadResult;
+
+  constructor(config: Config, deps: RuntimeDeps) {
+    this.#deps = deps;
+    this.#startedAtMs = deps.clock.now();
+    this.#config = config;
+    this.#health = new HealthSupervisor(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
+    this.#generation = this.#build(config, 1);
+    this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
+    deps.metrics.configGeneration.set(1);
+  }
+
+  get current(): Generation {
+    return this.#generation;
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  get lastReload(): ReloadResult {
+    return this.#lastReload;
+  }
+
+  get uptimeMs(): number {
+    return this.#deps.clock.now() - this.#startedAtMs;
+  }
+
+  start(): void {
+    this.#health.start();
+  }
+
+  /** Builds the new generation aside and swaps it in. Old in-flight requests finish on the old one. */
+  apply(config: Config): ReloadResult {
+    const previous = this.#generation;
+    const next = this.#build(config, previous.id + 1);
+    if (config.proxy.listenAddress !== this.#config.proxy.listenAddress || config.admin.listenAddress !== this.#config.admin.listenAddress) {
+      this.#deps.logger.warn('listen addresses changed in the config: a restart is needed to rebind them');
+    }
+    this.#config = config;
+    this.#generation = next;
+    this.#deps.metrics.configReloads.inc();
+    this.#deps.metrics.configGeneration.set(next.id);
+    this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: next.id, problems: [] };
+    this.#deps.logger.info({ generation: next.id, backends: next.backends.map((b) => b.id) }, 'config applied');
+    return this.#lastReload;
+  }
+
+  /** Records a rejected reload: nothing else changes. */
+  rejectReload(problems: readonly string[]): ReloadResult {
+    this.#deps.metrics.configReloadFailures.inc();
+    this.#lastReload = { ok: false, atIso: new Date().toISOString(), generation: this.#generation.id, problems };
+    this.#deps.logger.error({ problems }, 'config reload rejected; the previous config stays in service');
+    return this.#lastReload;
+  }
+
+  /** The record phase: feeds EWMAs and the outlier detector. Synchronous and cheap. */
+  recordOutcome(backend: Backend, outcome: Outcome): void {
+    const now = this.#deps.clock.now();
+    backend.recordOutcome(outcome, now, this.#config.strategy.ewmaHalfLife);
+    this.#health.recordOutcome(backend, outcome, now);
+  }
+
+  drain(name: string): CommandResult {
+    return this.#command(name, (b) => {
+      b.isDraining = true;
+    });
+  }
+
+  undrain(name: string): CommandResult {
+    return this.#command(name, (b) => {
+      b.isDraining = false;
+    });
+  }
+
+  setWeight(name: string, weight: number): CommandResult {
+    if (!Number.isInteger(weight) || weight < 0 || weight > 10000) {
+      return { ok: false, status: 400, message: 'weight must be an integer from 0 to 10000' };
+    }
+    return this.#command(name, (b) => {
+      b.weight = weight;
+      this.#health.refreshWeights();
+    });
+  }
+
+  outlierSnapshot() {
+    return this.#health.outlierSnapshot();
+  }
+
+  /** Stops health checking and closes upstream pools once their in-flight requests are done. */
+  async stop(): Promise<void> {
+    await this.#health.stop();
+    await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));
+  }
+
+  #command(name: string, change: (b: Backend) => void): CommandResult {
+    const backend = this.#generation.findBackend(name);
+    if (backend === undefined) return { ok: false, status: 404, message: `no backend named ${JSON.stringify(name)}` };
+    change(backend);
+    this.#deps.metrics.backendDraining.set({ backend: backend.id }, backend.isDraining ? 1 : 0);
+    this.#generation.invalidate();
+    this.#deps.logger.info({ backend: backend.id, isDraining: backend.isDraining, weight: backend.weight }, 'backend changed by operator');
+    return { ok: true, backend: backend.toJSON() };
+  }
+
+  #build(config: Config, id: number): Generation {
+    const change = buildBackendSet(config, this.#live);
+    this.#live = new Map(change.backends.map((b) => [b.key, b]));
+    for (const b of change.removed) {
+      // close() lets in-flight requests of the old generation finish first
+      void b.pool.close();
+      this.#health.forget(b);
+    }
+    const balancer = createBalancer(config.strategy.algorithm, { rng: this.#deps.rng }, { errorPenalty: config.strategy.errorPenalty });
+    this.#health.configure(config, change.backends);
+    return new Generation(id, proxySettingsFrom(config), change.backends, balancer, (backends) => this.#health.selectEligible(backends));
+  }
+}
