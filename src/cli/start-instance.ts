@@ -8,7 +8,8 @@ import { createAdminServer } from '../admin/admin-server.ts';
 import { formatProblems, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { watchConfigFile, type ConfigWatcher } from '../config/watch.ts';
-import { createLogger, type Logger } from '../log/logger.ts';
+import { createAccessLog } from '../log/access-log.ts';
+import { createLogDestination, createLogger, type Logger } from '../log/logger.ts';
 import { createMetrics } from '../metrics/catalogue.ts';
 import { createPipeline } from '../proxy/pipeline.ts';
 import { ProxyServer } from '../proxy/server.ts';
@@ -47,10 +48,12 @@ function listenAdmin(server: Server, address: string): Promise<{ host: string; p
 }
 
 export async function startInstance(config: Config, options: InstanceOptions): Promise<Instance> {
-  const logger = options.logger ?? createLogger(config.log.level);
+  const destination = createLogDestination();
+  const logger = options.logger ?? createLogger(config.log.level, destination);
   const metrics = createMetrics();
+  const accessLog = createAccessLog(destination, { maxBufferedLines: config.runtime.metricsCap, onDrop: () => metrics.accessLogDropped.inc() });
   const runtime = new Runtime(config, { clock: systemClock, rng: mathRng, metrics, logger });
-  const pipeline = createPipeline({ runtime, metrics, logger, rng: mathRng, now: () => performance.now() });
+  const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now() });
   const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
 
   let reloading: Promise<ReloadResult> | undefined;
@@ -97,6 +100,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       const background = Promise.all([runtime.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);
       const isBackgroundDone = await Promise.race([background.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), cfg.backgroundTimeoutMillis).unref())]);
       admin?.closeAllConnections();
+      accessLog.close();
       logger.info({ isClean: drained.isClean && isBackgroundDone }, 'stopped');
       return { isClean: drained.isClean && isBackgroundDone };
     })();

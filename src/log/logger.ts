@@ -4,6 +4,11 @@ import pino from 'pino';
 export type Logger = pino.Logger;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export function createLogger(level: LogLevel, destination: pino.DestinationStream = pino.destination({ sync: false })): Logger {
+/** stdout, buffered; the logger and the access log share it so their lines never interleave. */
+export function createLogDestination() {
+  return pino.destination({ sync: false });
+}
+
+export function createLogger(level: LogLevel, destination: pino.DestinationStream = createLogDestination()): Logger {
   return pino({ level, base: { service: 'sibyl' }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }

@@ -32,7 +32,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     configReloads: new Counter({ name: 'sibyl_config_reloads_total', help: 'Config reloads applied successfully.', registers: r }),
     configReloadFailures: new Counter({ name: 'sibyl_config_reload_failures_total', help: 'Config reloads rejected because the new config was invalid.', registers: r }),
     configGeneration: new Gauge({ name: 'sibyl_config_generation', help: 'Number of the config generation in service.', registers: r }),
-    accessLogDropped: new Counter({ name: 'sibyl_log_access_dropped_total', help: 'Access log lines not written because of sampling.', registers: r }),
+    accessLogDropped: new Counter({ name: 'sibyl_log_access_dropped_total', help: 'Access log lines dropped because the buffer ([runtime] metrics_cap lines) was full.', registers: r }),
   };
   if (options.collectProcessMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sibyl_process_' });
   return m;

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Errors, type ErrorSpec } from '../core/errors.ts';
 import { ErrorKind, type Outcome } from '../core/outcome.ts';
 import type { Rng } from '../core/rng.ts';
+import type { AccessLog } from '../log/access-log.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
@@ -21,6 +22,7 @@ export interface PipelineDeps {
   readonly runtime: Runtime;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  readonly accessLog: AccessLog;
   readonly rng: Rng;
   readonly now: () => number;
 }
@@ -38,9 +40,8 @@ export function clientIpOf(req: IncomingMessage): string {
 }
 
 export function createPipeline(deps: PipelineDeps) {
-  const { runtime, metrics, logger, rng, now } = deps;
+  const { runtime, metrics, logger, accessLog, rng, now } = deps;
   const requestMetrics = createRequestMetrics(metrics);
-  const accessLogger = logger.child({ log: 'access' });
 
   function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown): void {
     const backendId = backend?.id ?? 'none';
@@ -50,7 +51,7 @@ export function createPipeline(deps: PipelineDeps) {
       logger.warn({ requestId, backend: backendId, errorKind: outcome.errorKind, cause: (cause as Error | undefined)?.message }, 'upstream attempt failed');
     }
     if (s.accessLog && (s.accessLogSampleRate >= 1 || rng.next() < s.accessLogSampleRate)) {
-      accessLogger.info({ requestId, method: req.method, url: req.url, status: outcome.status, backend: backendId, latencyMs: Math.round(outcome.latencyMs * 1000) / 1000, errorKind: outcome.errorKind, clientIp: clientIpOf(req) });
+      accessLog.write({ requestId, method: req.method ?? '', url: req.url ?? '', status: outcome.status, backend: backendId, latencyMs: outcome.latencyMs, errorKind: outcome.errorKind, clientIp: clientIpOf(req) });
     }
   }
 

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { createAccessLog } from './access-log.ts';
+
+function sink() {
+  const chunks: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { out, text: () => chunks.join('') };
+}
+
+const record = { requestId: 'r-1', method: 'GET', url: '/a?q="x"\n', status: 200, backend: 'b1', latencyMs: 1.23456, errorKind: 'none', clientIp: '127.0.0.1' };
+
+test('access log lines are valid JSON with the request fields, escaped', () => {
+  const s = sink();
+  const log = createAccessLog(s.out, { maxBufferedLines: 10, onDrop: () => {} });
+  log.write(record);
+  log.close();
+  const line = JSON.parse(s.text().trim()) as Record<string, unknown>;
+  assert.equal(line.url, '/a?q="x"\n');
+  assert.equal(line.status, 200);
+  assert.equal(line.latencyMs, 1.235);
+  assert.equal(line.log, 'access');
+  assert.ok(!Number.isNaN(Date.parse(line.time as string)));
+});
+
+test('a full buffer drops lines and counts each drop', () => {
+  const s = sink();
+  let drops = 0;
+  const log = createAccessLog(s.out, { maxBufferedLines: 2, onDrop: () => drops++ });
+  for (let i = 0; i < 5; i++) log.write(record);
+  log.close();
+  assert.equal(drops, 3);
+  assert.equal(s.text().trim().split('\n').length, 2);
+});
