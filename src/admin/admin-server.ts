@@ -19,7 +19,8 @@ export interface AdminDeps {
 
 export interface AdminOptions {
   readonly token: string | undefined;
-  readonly metricsPath: string;
+  /** Undefined when [metrics] enabled = false. */
+  readonly metricsPath: string | undefined;
 }
 
 /** Probes stay open so orchestrators can use them without a secret; everything else needs the token. */
@@ -58,6 +59,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
     }
     if (path === '/health/detailed') return sendJson(res, 200, detailedHealth(runtime, deps.listener()));
     if (path === options.metricsPath) {
+      runtime.publishGauges();
       const body = await deps.registry.metrics();
       res.writeHead(200, { 'content-type': deps.registry.contentType });
       return void res.end(body);

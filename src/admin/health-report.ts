@@ -32,6 +32,7 @@ export function detailedHealth(runtime: Runtime, listener: ListenerStatus) {
     configGeneration: runtime.current.id,
     lastReload: runtime.lastReload,
     backends: runtime.current.backends.map((b) => ({ ...b.toJSON(), ejection: ejections.get(b.id) })),
+    recentEvents: runtime.recentHealthEvents(),
     checks: {
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal },
       eventLoopLagP99Ms: Math.round(lagP99Ms * 100) / 100,

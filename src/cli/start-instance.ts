@@ -78,7 +78,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   let adminAddress: { host: string; port: number } | undefined;
   if (config.admin.enabled) {
     admin = createAdminServer(
-      { token: config.admin.token, metricsPath: config.metrics.path },
+      { token: config.admin.token, metricsPath: config.metrics.enabled ? config.metrics.path : undefined },
       { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload },
     );
     adminAddress = await listenAdmin(admin, config.admin.listenAddress);

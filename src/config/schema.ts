@@ -11,8 +11,8 @@ const count = (min: number) => z.int().min(min);
 
 export const runtimeSchema = z
   .strictObject({
-    metricsCap: count(1).default(10_000).describe('Capacity of the bounded queue of metric and telemetry events; events beyond it are dropped and counted.'),
-    healthCap: count(1).default(1_000).describe('Capacity of the bounded queue of health events and check results; events beyond it are dropped and counted.'),
+    metricsCap: count(1).default(10_000).describe('Capacity of the bounded buffer of metric and telemetry events (access log lines waiting to be written); events beyond it are dropped and counted in `sibyl_log_access_dropped_total`.'),
+    healthCap: count(1).default(1_000).describe('Capacity of the ring of recent health events (health changes, ejections, returns, drains) shown in `/health/detailed`; the oldest are dropped and counted in `sibyl_health_events_dropped_total`.'),
     drainTimeoutMillis: millis().default(30_000).describe('On SIGTERM, how long in-flight requests get to finish (ms) after the listener stops accepting.'),
     backgroundTimeoutMillis: millis().default(60_000).describe('At shutdown, how long background tasks (health checker, config watcher, log flush) get to stop (ms).'),
     acceptTimeoutMillis: millis().default(120_000).describe('Hard upper bound for the whole shutdown (ms): the process exits after it even if connections remain. Must be >= `drain_timeout_millis`.'),
@@ -122,7 +122,7 @@ export const outlierDetectionSchema = z
 export const metricsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Serve Prometheus metrics on the admin listener.'),
-    interval: duration().prefault('30s').describe('How often derived gauges (backend EWMAs, process stats) are refreshed.'),
+    interval: duration().prefault('30s').describe('How often derived gauges (backend in-flight, latency and error EWMAs) are refreshed; a scrape of the metrics path refreshes them too.'),
     path: urlPath().default('/metrics').describe('Path of the Prometheus endpoint on the admin listener.'),
   })
   .describe('Prometheus metrics.');

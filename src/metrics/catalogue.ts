@@ -26,6 +26,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     backendErrorEwma: new Gauge({ name: 'sibyl_backend_error_ewma_ratio', help: 'EWMA of the backend failure ratio (5xx and transport errors).', labelNames: ['backend'], registers: r }),
     healthChecks: new Counter({ name: 'sibyl_health_checks_total', help: 'Active health check results, by backend and result (success, failure).', labelNames: ['backend', 'result'], registers: r }),
     healthTransitions: new Counter({ name: 'sibyl_health_transitions_total', help: 'Backend health state changes, by backend and new state.', labelNames: ['backend', 'state'], registers: r }),
+    healthEventsDropped: new Counter({ name: 'sibyl_health_events_dropped_total', help: 'Health events evicted from the recent-events ring ([runtime] health_cap).', registers: r }),
     ejections: new Counter({ name: 'sibyl_outlier_ejections_total', help: 'Outlier ejections, by backend.', labelNames: ['backend'], registers: r }),
     panicMode: new Gauge({ name: 'sibyl_pool_panic_mode', help: '1 while too few backends are healthy and the pool routes to all of them (panic mode).', registers: r }),
     eligibleBackends: new Gauge({ name: 'sibyl_pool_eligible_backends', help: 'Backends currently eligible for new requests.', registers: r }),

@@ -10,7 +10,15 @@ import { createOutlierDetector } from '../health/outlier-detector.ts';
 import { slowStartFactor } from '../health/slow-start.ts';
 import { createTcpProbe } from '../health/tcp-probe.ts';
 import type { Backend } from './backend.ts';
+import { EventRing } from './event-ring.ts';
 import type { EligibleSet } from './generation.ts';
+
+export interface HealthEvent {
+  readonly atIso: string;
+  readonly backend: string;
+  readonly event: 'healthy' | 'unhealthy' | 'ejected' | 'returned' | 'drained' | 'undrained' | 'weight';
+  readonly detail?: string;
+}
 import type { RuntimeDeps } from './deps.ts';
 
 type HealthState = ReturnType<typeof createHealthState>;
@@ -28,6 +36,7 @@ export class HealthSupervisor {
   #checkerSignature = '';
   #outliers: OutlierDetector | undefined;
   #cancelSweep: (() => void) | undefined;
+  #events: EventRing<HealthEvent> | undefined;
   #isStarted = false;
 
   constructor(deps: RuntimeDeps, onChange: () => void) {
@@ -38,6 +47,7 @@ export class HealthSupervisor {
   configure(config: Config, backends: readonly Backend[]): void {
     this.#config = config;
     this.#backends = backends;
+    this.#events ??= new EventRing(config.runtime.healthCap, () => this.#deps.metrics.healthEventsDropped.inc());
     const h = config.health;
     for (const b of backends) {
       if (!this.#states.has(b.key)) {
@@ -81,6 +91,7 @@ export class HealthSupervisor {
       backend.isEjected = true;
       this.#deps.metrics.ejections.inc({ backend: backend.id });
       this.#deps.logger.warn({ backend: backend.id, status: outcome.status, errorKind: outcome.errorKind }, 'backend ejected by outlier detection');
+      this.note(backend.id, 'ejected', `${outcome.errorKind === 'none' ? `status ${outcome.status}` : outcome.errorKind}`);
       this.#publish(backend);
       this.#onChange();
     }
@@ -104,6 +115,14 @@ export class HealthSupervisor {
       this.#deps.metrics.backendWeight.set({ backend: b.id }, b.effectiveWeight);
     }
     this.#onChange();
+  }
+
+  note(backend: string, event: HealthEvent['event'], detail?: string): void {
+    this.#events?.push({ atIso: new Date().toISOString(), backend, event, ...(detail === undefined ? {} : { detail }) });
+  }
+
+  recentEvents(): HealthEvent[] {
+    return this.#events?.recent() ?? [];
   }
 
   outlierSnapshot() {
@@ -139,6 +158,7 @@ export class HealthSupervisor {
     if (backend.isHealthy) backend.healthySinceMs = this.#deps.clock.now();
     this.#deps.metrics.healthTransitions.inc({ backend: backend.id, state: backend.isHealthy ? 'healthy' : 'unhealthy' });
     this.#deps.logger.warn({ backend: backend.id, isHealthy: backend.isHealthy }, 'backend health changed');
+    this.note(backend.id, backend.isHealthy ? 'healthy' : 'unhealthy');
     this.#publish(backend);
     this.refreshWeights();
   }
@@ -159,6 +179,7 @@ export class HealthSupervisor {
       backend.isEjected = false;
       backend.healthySinceMs = now;
       this.#deps.logger.info({ backend: id }, 'backend returned from ejection');
+      this.note(id, 'returned');
       this.#publish(backend);
     }
     const windowMs = this.#config?.health.slowStart ?? 0;

@@ -30,6 +30,7 @@ export class Runtime {
   #generation: Generation;
   #live = new Map<string, Backend>();
   #lastReload: ReloadResult;
+  #cancelGauges: (() => void) | undefined;
 
   constructor(config: Config, deps: RuntimeDeps) {
     this.#deps = deps;
@@ -59,6 +60,26 @@ export class Runtime {
 
   start(): void {
     this.#health.start();
+    const tick = (): void => {
+      this.publishGauges();
+      this.#cancelGauges = this.#deps.clock.setTimer(this.#config.metrics.interval, tick);
+    };
+    tick();
+  }
+
+  /** Copies live backend state into the derived gauges (on the [metrics] interval and before a scrape). */
+  publishGauges(): void {
+    const m = this.#deps.metrics;
+    for (const b of this.#generation.backends) {
+      const labels = { backend: b.id };
+      m.inFlight.set(labels, b.inFlight);
+      m.backendLatencyEwma.set(labels, b.latencyEwmaMs / 1000);
+      m.backendErrorEwma.set(labels, b.errorEwma);
+    }
+  }
+
+  recentHealthEvents() {
+    return this.#health.recentEvents();
   }
 
   /** Builds the new generation aside and swaps it in. Old in-flight requests finish on the old one. */
@@ -95,12 +116,14 @@ export class Runtime {
   drain(name: string): CommandResult {
     return this.#command(name, (b) => {
       b.isDraining = true;
+      this.#health.note(b.id, 'drained');
     });
   }
 
   undrain(name: string): CommandResult {
     return this.#command(name, (b) => {
       b.isDraining = false;
+      this.#health.note(b.id, 'undrained');
     });
   }
 
@@ -110,6 +133,7 @@ export class Runtime {
     }
     return this.#command(name, (b) => {
       b.weight = weight;
+      this.#health.note(b.id, 'weight', String(weight));
       this.#health.refreshWeights();
     });
   }
@@ -120,6 +144,7 @@ export class Runtime {
 
   /** Stops health checking and closes upstream pools once their in-flight requests are done. */
   async stop(): Promise<void> {
+    this.#cancelGauges?.();
     await this.#health.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));
   }

@@ -1,0 +1,24 @@
+// A bounded ring of recent events; the oldest is evicted (and reported) when full.
+export class EventRing<T> {
+  readonly #capacity: number;
+  readonly #onEvict: () => void;
+  #items: T[] = [];
+
+  constructor(capacity: number, onEvict: () => void) {
+    this.#capacity = capacity;
+    this.#onEvict = onEvict;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+    if (this.#items.length > this.#capacity) {
+      this.#items.shift();
+      this.#onEvict();
+    }
+  }
+
+  /** Newest first. */
+  recent(limit = this.#capacity): T[] {
+    return this.#items.slice(-limit).reverse();
+  }
+}
