@@ -1,0 +1,79 @@
+// A client's own recent retry behaviour: per client key and response class, a decayed count of
+// labels and of retries. A feature for the model, built only from labels already known (never
+// the label of the attempt being scored). Bounded: least recently seen clients are evicted.
+import { decayFactor } from '../core/ewma.ts';
+
+export type ResponseClass = '2xx' | '3xx' | '4xx' | '429' | '5xx' | 'error';
+const CLASSES: readonly ResponseClass[] = ['2xx', '3xx', '4xx', '429', '5xx', 'error'];
+
+export function responseClassOf(status: number, isTransportError: boolean): ResponseClass {
+  if (isTransportError || status === 0) return 'error';
+  if (status === 429) return '429';
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
+}
+
+interface Profile {
+  updatedAt: number;
+  /** [labels, retried] per class, decayed together. */
+  counts: Float64Array;
+}
+
+export interface ClientRetryStats {
+  readonly rate: number;
+  readonly count: number;
+}
+
+const NO_HISTORY: ClientRetryStats = { rate: 0, count: 0 };
+
+export class ClientProfiles {
+  readonly #halfLifeMs: number;
+  readonly #maxClients: number;
+  readonly #profiles = new Map<string, Profile>();
+
+  constructor(options: { halfLifeMs: number; maxClients: number }) {
+    this.#halfLifeMs = options.halfLifeMs;
+    this.#maxClients = options.maxClients;
+  }
+
+  get size(): number {
+    return this.#profiles.size;
+  }
+
+  observe(clientKey: string, cls: ResponseClass, retried: 0 | 1, now: number): void {
+    let p = this.#profiles.get(clientKey);
+    if (p === undefined) {
+      p = { updatedAt: now, counts: new Float64Array(CLASSES.length * 2) };
+      if (this.#profiles.size >= this.#maxClients) {
+        const oldest = this.#profiles.keys().next().value;
+        if (oldest !== undefined) this.#profiles.delete(oldest);
+      }
+    } else {
+      this.#profiles.delete(clientKey); // LRU order
+      this.#decay(p, now);
+    }
+    const i = CLASSES.indexOf(cls) * 2;
+    p.counts[i] = (p.counts[i] as number) + 1;
+    p.counts[i + 1] = (p.counts[i + 1] as number) + retried;
+    this.#profiles.set(clientKey, p);
+  }
+
+  /** Smoothed toward 0 with a pseudo-count of 1, so one label is weak evidence. */
+  stats(clientKey: string, cls: ResponseClass, now: number): ClientRetryStats {
+    const p = this.#profiles.get(clientKey);
+    if (p === undefined) return NO_HISTORY;
+    const keep = decayFactor(now - p.updatedAt, this.#halfLifeMs);
+    const i = CLASSES.indexOf(cls) * 2;
+    const labels = (p.counts[i] as number) * keep;
+    const retried = (p.counts[i + 1] as number) * keep;
+    return { rate: retried / (labels + 1), count: labels };
+  }
+
+  #decay(p: Profile, now: number): void {
+    const keep = decayFactor(now - p.updatedAt, this.#halfLifeMs);
+    for (let i = 0; i < p.counts.length; i++) p.counts[i] = (p.counts[i] as number) * keep;
+    p.updatedAt = now;
+  }
+}
