@@ -13,11 +13,14 @@ test('writes one JSON object per line and rotates by size, keeping max_files', a
     sink.write({ requestId: `r${i}`, prediction: 0.5, pad: 'x'.repeat(60) });
     if (i % 10 === 9) await sink.flush();
   }
+  sink.write({ requestId: 'last', prediction: 0.1 });
   await sink.close();
   const files = (await readdir(dir)).sort();
   assert.deepEqual(files, ['events.ndjson', 'events.ndjson.1', 'events.ndjson.2']);
   const newest = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { requestId: string });
-  assert.equal(newest.at(-1)?.requestId, 'r99');
+  assert.equal(newest.at(-1)?.requestId, 'last');
+  const previous = (await readFile(`${path}.1`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { requestId: string });
+  assert.equal(previous.at(-1)?.requestId, 'r99');
 });
 
 test('a full queue drops and counts instead of growing', async () => {
