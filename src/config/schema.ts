@@ -6,6 +6,7 @@ import { isLoopbackHost, parseHostPort } from '../core/address.ts';
 import { Algorithms } from '../balancer/balancer.ts';
 import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis, percent, statusRange, urlPath } from './fields.ts';
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
+import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -31,7 +32,7 @@ export const runtimeSchema = z
 export const proxySchema = z
   .strictObject({
     listenAddress: address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.'),
-    maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it gets 503 and is closed, and is counted.'),
+    maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it is refused at accept (closed before any response) and counted in `sibyl_proxy_connections_rejected_total`.'),
     maxHeaderBytes: count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.'),
     maxUrlBytes: count(1).default(8_192).describe('Longest request URL, in bytes; longer gets 414.'),
     maxBodyBytes: count(0).default(10_485_760).describe('Largest request body, in bytes; larger gets 413.'),
@@ -163,6 +164,9 @@ export const configSchema = z
     metrics: metricsSchema.prefault({}),
     admin: adminSchema.prefault({}),
     log: logSchema.prefault({}),
+    retry: retrySchema.prefault({}),
+    telemetry: telemetrySchema.prefault({}),
+    model: modelSchema.prefault({}),
   })
   .superRefine(
     (c, ctx) => {
@@ -184,3 +188,6 @@ export type MetricsConfig = Config['metrics'];
 export type AdminConfig = Config['admin'];
 export type LogConfig = Config['log'];
 export type LogLevel = LogConfig['level'];
+export type RetryConfig = Config['retry'];
+export type TelemetryConfig = Config['telemetry'];
+export type ModelConfig = Config['model'];

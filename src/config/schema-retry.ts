@@ -1,0 +1,55 @@
+// Config sections of retry intelligence: the retry window, telemetry (client key, NDJSON sink)
+// and the online retry model.
+import * as z from 'zod';
+import { duration, fraction } from './fields.ts';
+
+const count = (min: number) => z.int().min(min);
+const CLIENT_KEY_SOURCE = /^(ip|ip_ua|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|cookie:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
+
+export const retrySchema = z
+  .strictObject({
+    window: duration().prefault('30s').describe('The retry window: an attempt is labelled retried when the same client key and fingerprint come back within this time after it ended.'),
+  })
+  .describe('Client retries: how Sibyl recognises them.');
+
+export const telemetrySchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Record one event per finished attempt, label client retries and feed the retry model.'),
+    clientKey: z
+      .array(z.string().regex(CLIENT_KEY_SOURCE, 'expected "header:<name>", "cookie:<name>", "ip" or "ip_ua"'))
+      .min(1)
+      .default(['header:x-client-id', 'ip_ua'])
+      .meta({ docType: 'list of sources' })
+      .describe('Where the client key comes from, first match wins: `header:<name>` (e.g. an API key header), `cookie:<name>`, `ip`, `ip_ua` (client IP + User-Agent, also the fallback). Always hashed, never stored raw.'),
+    clientKeySalt: z.string().default('').describe('Mixed into the client key hash so that raw tokens cannot be recovered by hashing guesses. Set it to a secret.'),
+    hashBody: z.boolean().default(false).describe('Include a hash of small request bodies in the fingerprint (POST/PUT/PATCH with Content-Length <= `max_body_hash_bytes`).'),
+    maxBodyHashBytes: count(0).max(65_536).default(8_192).describe('Largest request body hashed into the fingerprint, in bytes.'),
+    maxTracked: count(1).default(100_000).describe('At most this many (client key, fingerprint) pairs are remembered for labelling; the least recently used are evicted and counted.'),
+    maxClients: count(1).default(100_000).describe('At most this many client retry profiles are kept; the least recently seen are evicted.'),
+    path: z.string().min(1).optional().describe('Write labelled events as NDJSON to this file (rotated). Unset: not written.'),
+    maxFileBytes: count(1024).default(104_857_600).describe('Rotate the NDJSON file when it reaches this size, in bytes.'),
+    maxFiles: count(1).max(100).default(5).describe('NDJSON files kept: the current one and `max_files - 1` rotated ones.'),
+    queueCapacity: count(1).default(10_000).describe('Labelled events waiting for the learner or the NDJSON writer; beyond it they are dropped and counted.'),
+  })
+  .describe('Telemetry: attempt events, client keys, retry labels, the NDJSON sink.');
+
+export const modelSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Learn the retry model online from labelled events and predict on every response.'),
+    hashBits: count(10).max(24).default(18).describe('Size of the hashed feature space: 2^hash_bits weights.'),
+    alpha: z.number().positive().default(0.1).describe('FTRL-Proximal learning rate alpha.'),
+    beta: z.number().nonnegative().default(1).describe('FTRL-Proximal beta (smooths early per-coordinate learning rates).'),
+    l1: z.number().nonnegative().default(1).describe('L1 regularisation (drives rare features to exactly zero).'),
+    l2: z.number().nonnegative().default(1).describe('L2 regularisation.'),
+    path: z.string().min(1).optional().describe('Snapshot file: loaded at start when it exists, saved every `snapshot_interval` and at shutdown. Unset: the shipped prior is loaded and nothing is saved.'),
+    snapshotInterval: duration().prefault('60s').describe('How often the model snapshot is saved to `path`.'),
+    learnInterval: duration().prefault('100ms').describe('How often the learner drains labelled events and trains on them (off the data path).'),
+    qualityWindow: count(100).default(10_000).describe('Progressive validation window: quality metrics are computed over the last this-many labelled events.'),
+    minLabels: count(0).default(1_000).describe('Cold start: until this many labels have been learned, predictions come from the shipped prior model.'),
+    routeBackupThreshold: fraction().default(0.5).describe('`/predict_retry` recommends ROUTE_BACKUP at or above this retry probability.'),
+    circuitBreakThreshold: fraction().default(0.8).describe('`/predict_retry` recommends CIRCUIT_BREAK at or above this retry probability.'),
+  })
+  .superRefine((m, ctx) => {
+    if (m.circuitBreakThreshold < m.routeBackupThreshold) ctx.addIssue({ code: 'custom', path: ['circuitBreakThreshold'], message: 'must be >= route_backup_threshold' });
+  })
+  .describe('The online retry model (FTRL-Proximal logistic regression over hashed features).');
