@@ -14,6 +14,8 @@ import { createMetrics } from '../metrics/catalogue.ts';
 import { createPipeline } from '../proxy/pipeline.ts';
 import { ProxyServer } from '../proxy/server.ts';
 import { createUpgradeHandler } from '../proxy/websocket.ts';
+import { loadInitialModel } from '../runtime/model-loader.ts';
+import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
 
 export interface InstanceOptions {
@@ -52,7 +54,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   const logger = options.logger ?? createLogger(config.log.level, destination);
   const metrics = createMetrics();
   const accessLog = createAccessLog(destination, { maxBufferedLines: config.runtime.metricsCap, onDrop: () => metrics.accessLogDropped.inc() });
-  const runtime = new Runtime(config, { clock: systemClock, rng: mathRng, metrics, logger });
+  const deps = { clock: systemClock, rng: mathRng, metrics, logger };
+  let retry: RetryIntelligence | undefined;
+  if (config.telemetry.enabled) {
+    const loaded = await loadInitialModel(config);
+    logger.info({ source: loaded.source, path: loaded.path, version: loaded.model.version }, 'retry model loaded');
+    retry = new RetryIntelligence(config, loaded.model, deps);
+  }
+  const runtime = new Runtime(config, deps, retry);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now() });
   const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
 

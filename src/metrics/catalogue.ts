@@ -34,6 +34,18 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     configReloadFailures: new Counter({ name: 'sibyl_config_reload_failures_total', help: 'Config reloads rejected because the new config was invalid.', registers: r }),
     configGeneration: new Gauge({ name: 'sibyl_config_generation', help: 'Number of the config generation in service.', registers: r }),
     accessLogDropped: new Counter({ name: 'sibyl_log_access_dropped_total', help: 'Access log lines dropped because the buffer ([runtime] metrics_cap lines) was full.', registers: r }),
+    telemetryEvents: new Counter({ name: 'sibyl_telemetry_events_total', help: 'Attempt events recorded (one per finished attempt).', registers: r }),
+    attempts: new Counter({ name: 'sibyl_telemetry_attempts_total', help: 'Requests by attempt number as Sibyl recognised them (1, 2, 3, 4+): attempts above 1 are client retries.', labelNames: ['attempt'], registers: r }),
+    labels: new Counter({ name: 'sibyl_telemetry_labels_total', help: 'Retry labels produced, by value (retried = 1 or 0).', labelNames: ['retried'], registers: r }),
+    labellerEvictions: new Counter({ name: 'sibyl_telemetry_label_evictions_total', help: 'Attempts never labelled because their (client key, fingerprint) entry was evicted ([telemetry] max_tracked).', registers: r }),
+    trackedKeys: new Gauge({ name: 'sibyl_telemetry_tracked_keys', help: '(client key, fingerprint) pairs remembered for labelling.', registers: r }),
+    telemetryDropped: new Counter({ name: 'sibyl_telemetry_dropped_total', help: 'Labelled events dropped because a queue was full, by queue (learner, sink).', labelNames: ['queue'], registers: r }),
+    sinkErrors: new Counter({ name: 'sibyl_telemetry_sink_errors_total', help: 'Failed writes of the NDJSON telemetry file.', registers: r }),
+    modelUpdates: new Counter({ name: 'sibyl_model_updates_total', help: 'Labelled events the online model learned from.', registers: r }),
+    learnerBacklog: new Gauge({ name: 'sibyl_model_learner_backlog_events', help: 'Labelled events waiting for the learner; a growing backlog means the learner falls behind.', registers: r }),
+    modelQuality: new Gauge({ name: 'sibyl_model_quality', help: 'Progressive-validation quality over the last [model] quality_window labels, by model (live, baseline_status5xx, baseline_per_status) and metric (auc, log_loss, brier, ece, positive_rate).', labelNames: ['model', 'metric'], registers: r }),
+    predictions: new Histogram({ name: 'sibyl_model_predicted_retry_probability', help: 'Distribution of the retry probability predicted for each response.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], registers: r }),
+    snapshotFailures: new Counter({ name: 'sibyl_model_snapshot_failures_total', help: 'Model snapshots that could not be saved.', registers: r }),
   };
   if (options.collectProcessMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sibyl_process_' });
   return m;

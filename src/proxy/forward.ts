@@ -18,7 +18,28 @@ export interface AttemptContext {
   readonly startMs: number;
   readonly now: () => number;
   /** Called exactly once, when the attempt is over. */
-  readonly onDone: (outcome: Outcome, error: ErrorSpec | undefined, cause: unknown) => void;
+  readonly onDone: (outcome: Outcome, error: ErrorSpec | undefined, cause: unknown, response: ResponseFacts) => void;
+}
+
+/** What telemetry wants to know about the response as relayed. */
+export interface ResponseFacts {
+  bytesOut: number;
+  retryAfterSec: number | undefined;
+}
+
+/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 10.2.3), in seconds from now. */
+export function retryAfterSeconds(value: string, nowMs: number): number | undefined {
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - nowMs) / 1000));
+}
+
+function findRetryAfter(headers: readonly string[]): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name.length === 11 && name.toLowerCase() === 'retry-after') return headers[i + 1];
+  }
+  return undefined;
 }
 
 /** Maps an undici/socket error to the kind recorded in telemetry and the error answered. */
@@ -58,6 +79,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #resume: (() => void) | undefined;
   #isDone = false;
   #isClientGone = false;
+  readonly #facts: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined };
 
   constructor(ctx: AttemptContext) {
     this.#ctx = ctx;
@@ -80,12 +102,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const ctx = this.#ctx;
     this.#status = statusCode;
     const headers = clientResponseHeaders(rawHeaders, ctx);
+    const retryAfter = findRetryAfter(headers);
+    if (retryAfter !== undefined) this.#facts.retryAfterSec = retryAfterSeconds(retryAfter, Date.now());
     this.#resume = resume;
     ctx.res.writeHead(statusCode, statusText, headers);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    this.#facts.bytesOut += chunk.length;
     const isWritable = this.#ctx.res.write(chunk);
     // backpressure: pause the upstream socket until the client catches up
     if (!isWritable && this.#resume !== undefined) this.#ctx.res.once('drain', this.#resume);
@@ -112,7 +137,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #finish(outcome: Outcome, error: ErrorSpec | undefined, cause: unknown): void {
     if (this.#isDone) return;
     this.#isDone = true;
-    this.#ctx.onDone(outcome, error, cause);
+    this.#ctx.onDone(outcome, error, cause, this.#facts);
   }
 }
 

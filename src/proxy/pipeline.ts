@@ -8,11 +8,12 @@ import type { AccessLog } from '../log/access-log.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
+import type { AttemptStart } from '../runtime/retry-intelligence.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
 import { createBodyLimit } from './body-limit.ts';
-import { forward } from './forward.ts';
+import { forward, type ResponseFacts } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { createRequestMetrics } from './request-metrics.ts';
 import { requestIdFrom } from './request-id.ts';
@@ -43,8 +44,33 @@ export function createPipeline(deps: PipelineDeps) {
   const { runtime, metrics, logger, accessLog, rng, now } = deps;
   const requestMetrics = createRequestMetrics(metrics);
 
-  function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown): void {
+  const NO_RESPONSE_FACTS: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined };
+
+  /** Backend state read at pick time, for telemetry. */
+  interface PickState {
+    latencyEwmaMs: number;
+    errorEwma: number;
+    inFlight: number;
+  }
+
+  function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown, attempt: AttemptStart | undefined, facts: ResponseFacts, pickState: PickState | undefined): void {
     const backendId = backend?.id ?? 'none';
+    if (attempt !== undefined) {
+      runtime.retry?.end(attempt, {
+        requestId,
+        method: req.method ?? '',
+        backend: backendId,
+        status: outcome.status,
+        errorKind: outcome.errorKind,
+        latencyMs: outcome.latencyMs,
+        bytesIn: Number(req.headers['content-length'] ?? 0) || 0,
+        bytesOut: facts.bytesOut,
+        retryAfterSec: facts.retryAfterSec,
+        backendLatencyEwmaMs: pickState?.latencyEwmaMs ?? 0,
+        backendErrorEwma: pickState?.errorEwma ?? 0,
+        backendInFlight: pickState?.inFlight ?? 0,
+      });
+    }
     requestMetrics.record(backendId, outcome.status, outcome.latencyMs / 1000);
     if (outcome.errorKind !== ErrorKind.none && outcome.errorKind !== ErrorKind.aborted) {
       metrics.upstreamErrors.inc({ backend: backendId, error_kind: outcome.errorKind });
@@ -55,14 +81,14 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
-  function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number): void {
+  function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number, attempt: AttemptStart | undefined): void {
     const label = LIMIT_LABELS.get(spec);
     if (label !== undefined) metrics.limitRejections.inc({ limit: label });
     if (spec === Errors.noBackend) metrics.noBackend.inc();
     // the request body (if any) is not wanted: close after answering rather than read it
     if (hasRequestBody(req)) res.shouldKeepAlive = false;
     sendError(res, spec, requestId, s.requestIdHeader);
-    record(req, s, requestId, undefined, { status: spec.status, errorKind: spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none, latencyMs: now() - startMs }, undefined);
+    record(req, s, requestId, undefined, { status: spec.status, errorKind: spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, NO_RESPONSE_FACTS, undefined);
   }
 
   return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -72,15 +98,20 @@ export function createPipeline(deps: PipelineDeps) {
     const requestId = requestIdFrom(req.headers[s.requestIdHeader]);
 
     const admissionError = checkRequest(req, s);
-    if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs);
+    const retry = runtime.retry;
+    const clientIp = clientIpOf(req);
+    // the attempt number is known here, before the pick, so that routing can use it
+    const attempt = retry?.begin({ method: req.method ?? '', host: req.headers.host ?? '', url: req.url ?? '', headers: req.headers, clientIp });
+    if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
 
     // a request without the configured hash header falls back to its client IP
-    const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIpOf(req)).toString();
+    const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();
     const backend = generation.pick({ hashKey });
-    if (backend === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs);
+    if (backend === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
+    const pickState = attempt === undefined ? undefined : { latencyEwmaMs: backend.latencyEwmaMs, errorEwma: backend.errorEwma, inFlight: backend.inFlight };
 
     const via = s.addViaHeader ? `1.1 sibyl` : undefined;
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp: clientIpOf(req), proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
     let body = null;
     if (hasRequestBody(req)) body = req.headers['content-length'] === undefined ? req.pipe(createBodyLimit(s.maxBodyBytes)) : req;
 
@@ -89,14 +120,16 @@ export function createPipeline(deps: PipelineDeps) {
       {
         req, res, backend, requestId, via, startMs, now,
         requestIdHeader: s.requestIdHeader,
-        onDone(outcome, error, cause) {
+        onDone(outcome, error, cause, facts) {
           backend.inFlight--;
           if (outcome.errorKind !== ErrorKind.aborted) runtime.recordOutcome(backend, outcome);
           if (error !== undefined) {
             if (error === Errors.bodyTooLarge) metrics.limitRejections.inc({ limit: 'body_size' });
+            // the rest of the request body will not be read: answer, then close the connection
+            if (!req.complete) res.shouldKeepAlive = false;
             if (error !== Errors.clientAborted) sendError(res, error, requestId, s.requestIdHeader);
           }
-          record(req, s, requestId, backend, outcome, cause);
+          record(req, s, requestId, backend, outcome, cause, attempt, facts, pickState);
         },
       },
       headers,

@@ -1,0 +1,243 @@
+// Retry intelligence in the running process: every attempt is fingerprinted at accept (attempt
+// number known before the pick), recorded at the end with the model's prediction, labelled after
+// the retry window, and learned from off the data path. See docs/retry-prediction.md.
+import type { ErrorKind } from '../core/outcome.ts';
+import type { Config } from '../config/schema.ts';
+import { createModelQuality, type ModelQuality } from '../model/online-quality.ts';
+import { OnlineLearner } from '../model/learner.ts';
+import type { FeatureInput } from '../model/features.ts';
+import type { RetryModel } from '../model/retry-model.ts';
+import { writeSnapshotFile } from '../model/model-store.ts';
+import type { AttemptEvent, LabelledEvent } from '../telemetry/attempt-event.ts';
+import { ClientProfiles, responseClassOf } from '../telemetry/client-profile.ts';
+import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
+import { fingerprintOf } from '../telemetry/fingerprint.ts';
+import { NdjsonSink } from '../telemetry/ndjson-sink.ts';
+import { RetryLabeller, type Ticket } from '../telemetry/retry-labeller.ts';
+import { routeOf } from '../telemetry/route.ts';
+import { userAgentFamily } from '../telemetry/user-agent.ts';
+import type { RuntimeDeps } from './deps.ts';
+
+const SWEEP_INTERVAL_MS = 1000;
+const CLIENT_PROFILE_HALF_LIFE_MS = 10 * 60_000;
+const ATTEMPT_LABELS = ['1', '2', '3', '4+'] as const;
+
+export interface AttemptStart {
+  readonly clientKey: string;
+  readonly fingerprint: string;
+  readonly ticket: Ticket;
+  readonly route: string;
+  readonly userAgentFamily: string;
+  readonly startedAtMs: number;
+}
+
+export interface RequestFacts {
+  readonly method: string;
+  readonly host: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly clientIp: string;
+}
+
+export interface AttemptEnd {
+  readonly requestId: string;
+  readonly method: string;
+  readonly backend: string;
+  readonly status: number;
+  readonly errorKind: ErrorKind;
+  readonly latencyMs: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly retryAfterSec: number | undefined;
+  readonly backendLatencyEwmaMs: number;
+  readonly backendErrorEwma: number;
+  readonly backendInFlight: number;
+}
+
+export class RetryIntelligence {
+  readonly #deps: RuntimeDeps;
+  readonly #model: RetryModel;
+  readonly #labeller: RetryLabeller;
+  readonly #profiles: ClientProfiles;
+  readonly #learner: OnlineLearner;
+  readonly #quality: ModelQuality;
+  readonly #sink: NdjsonSink | undefined;
+  readonly #attemptCounters;
+  #clientKey: (req: { headers: RequestFacts['headers']; clientIp: string }) => string;
+  #config: Config;
+  #cancelTimers: (() => void)[] = [];
+  #trainedFromMs = Number.NaN;
+  #trainedToMs = Number.NaN;
+
+  constructor(config: Config, model: RetryModel, deps: RuntimeDeps) {
+    this.#deps = deps;
+    this.#config = config;
+    this.#model = model;
+    const t = config.telemetry;
+    const m = deps.metrics;
+    this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
+    this.#profiles = new ClientProfiles({ halfLifeMs: CLIENT_PROFILE_HALF_LIFE_MS, maxClients: t.maxClients });
+    this.#quality = createModelQuality(config.model.qualityWindow);
+    this.#attemptCounters = ATTEMPT_LABELS.map((a) => m.attempts.labels({ attempt: a }));
+    this.#learner = new OnlineLearner(t.queueCapacity, { learn: (e, y) => this.#model.learn(e, y) }, {
+      onScored: (e, p) => this.#quality.record(e, p, e.retried),
+      onDrop: () => m.telemetryDropped.inc({ queue: 'learner' }),
+    });
+    this.#labeller = new RetryLabeller({ windowMs: config.retry.window, maxTracked: t.maxTracked }, {
+      onLabelled: (e) => this.#onLabelled(e),
+      onEvict: (lost) => m.labellerEvictions.inc(lost),
+    });
+    if (t.path !== undefined) {
+      this.#sink = new NdjsonSink({ path: t.path, maxFileBytes: t.maxFileBytes, maxFiles: t.maxFiles, queueCapacity: t.queueCapacity }, {
+        onDrop: () => m.telemetryDropped.inc({ queue: 'sink' }),
+        onError: (err) => {
+          m.sinkErrors.inc();
+          deps.logger.warn({ err: (err as Error).message, path: t.path }, 'telemetry NDJSON write failed');
+        },
+      });
+    }
+  }
+
+  get model(): RetryModel {
+    return this.#model;
+  }
+
+  /** Client key and thresholds follow reloads; window, capacities and the sink path need a restart. */
+  reconfigure(config: Config): void {
+    this.#config = config;
+    const t = config.telemetry;
+    this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
+  }
+
+  start(): void {
+    const clock = this.#deps.clock;
+    const every = (ms: number, fn: () => void): void => {
+      const loop = (): void => {
+        fn();
+        this.#cancelTimers.push(clock.setTimer(ms, loop));
+      };
+      this.#cancelTimers.push(clock.setTimer(ms, loop));
+    };
+    every(SWEEP_INTERVAL_MS, () => this.#labeller.sweep(clock.now()));
+    if (this.#config.model.enabled) every(this.#config.model.learnInterval, () => this.learnNow());
+    if (this.#config.model.enabled && this.#config.model.path !== undefined) every(this.#config.model.snapshotInterval, () => void this.saveSnapshot());
+  }
+
+  async stop(): Promise<void> {
+    for (const cancel of this.#cancelTimers) cancel();
+    this.#cancelTimers = [];
+    this.learnNow();
+    await this.#sink?.close();
+    await this.saveSnapshot();
+  }
+
+  /** Saves the model to [model] path (atomically); failures are counted and logged, never thrown. */
+  async saveSnapshot(): Promise<void> {
+    const path = this.#config.model.path;
+    if (path === undefined || !this.#config.model.enabled) return;
+    try {
+      await writeSnapshotFile(path, this.snapshot());
+    } catch (err) {
+      this.#deps.metrics.snapshotFailures.inc();
+      this.#deps.logger.warn({ err: (err as Error).message, path }, 'model snapshot could not be saved');
+    }
+  }
+
+  /** accept: identifies the client and what it asked; the ticket carries the attempt number. */
+  begin(req: RequestFacts): AttemptStart {
+    const clientKey = this.#clientKey(req);
+    const idempotencyKey = req.headers['idempotency-key'];
+    const fingerprint = fingerprintOf(req.method, req.host, req.url, typeof idempotencyKey === 'string' ? idempotencyKey : undefined);
+    const ticket = this.#labeller.arrive(clientKey, fingerprint, this.#deps.clock.now());
+    this.#attemptCounters[Math.min(ticket.attempt, 4) - 1]?.inc();
+    return { clientKey, fingerprint, ticket, route: routeOf(req.url), userAgentFamily: userAgentFamily(req.headers['user-agent'] as string | undefined), startedAtMs: Date.now() };
+  }
+
+  /** record: the attempt's event with the prediction made now; returns that prediction. */
+  end(start: AttemptStart, end: AttemptEnd): number {
+    const cls = responseClassOf(end.status, end.errorKind !== 'none' && end.errorKind !== 'aborted');
+    const history = this.#profiles.stats(start.clientKey, cls, this.#deps.clock.now());
+    const event: AttemptEvent = {
+      requestId: end.requestId,
+      startedAtMs: start.startedAtMs,
+      endedAtMs: Date.now(),
+      clientKey: start.clientKey,
+      fingerprint: start.fingerprint,
+      attempt: start.ticket.attempt,
+      method: end.method,
+      route: start.route,
+      backend: end.backend,
+      status: end.status,
+      errorKind: end.errorKind,
+      latencyMs: end.latencyMs,
+      bytesIn: end.bytesIn,
+      bytesOut: end.bytesOut,
+      retryAfterSec: end.retryAfterSec,
+      userAgentFamily: start.userAgentFamily,
+      clientRetryRate: history.rate,
+      clientLabelCount: history.count,
+      backendLatencyEwmaMs: end.backendLatencyEwmaMs,
+      backendErrorEwma: end.backendErrorEwma,
+      backendInFlight: end.backendInFlight,
+      prediction: 0,
+    };
+    const prediction = this.#config.model.enabled ? this.#model.predict(event) : 0;
+    (event as { prediction: number }).prediction = prediction;
+    this.#deps.metrics.telemetryEvents.inc();
+    this.#deps.metrics.predictions.observe(prediction);
+    this.#labeller.finish(start.clientKey, start.fingerprint, start.ticket, event, this.#deps.clock.now());
+    return prediction;
+  }
+
+  predict(input: FeatureInput): number {
+    return this.#model.predict(input);
+  }
+
+  learnNow(): void {
+    const n = this.#learner.drain();
+    if (n > 0) this.#deps.metrics.modelUpdates.inc(n);
+  }
+
+  publishGauges(): void {
+    const m = this.#deps.metrics;
+    m.trackedKeys.set(this.#labeller.trackedKeys);
+    m.learnerBacklog.set(this.#learner.backlog);
+    const report = this.#quality.report();
+    const rows = [['live', report.model], ['baseline_status5xx', report.baselines.status5xx], ['baseline_per_status', report.baselines.perStatus]] as const;
+    for (const [model, q] of rows) {
+      for (const [metric, value] of [['auc', q.auc], ['log_loss', q.logLoss], ['brier', q.brier], ['ece', q.ece], ['positive_rate', q.positiveRate]] as const) {
+        if (value !== null) m.modelQuality.set({ model, metric }, value);
+      }
+    }
+  }
+
+  report() {
+    return {
+      modelVersion: this.#model.version,
+      updates: this.#model.updates,
+      learned: this.#learner.learned,
+      learnerBacklog: this.#learner.backlog,
+      trackedKeys: this.#labeller.trackedKeys,
+      retryWindowMs: this.#config.retry.window,
+      quality: this.#quality.report(),
+    };
+  }
+
+  snapshot() {
+    return this.#model.snapshot({
+      createdAtMs: Date.now(),
+      trainingWindow: { fromMs: this.#trainedFromMs || 0, toMs: this.#trainedToMs || 0, events: this.#learner.learned },
+      quality: this.#quality.report() as unknown as Record<string, unknown>,
+    });
+  }
+
+  #onLabelled(event: LabelledEvent): void {
+    const m = this.#deps.metrics;
+    m.labels.inc({ retried: String(event.retried) });
+    this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
+    if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
+    this.#trainedToMs = event.endedAtMs;
+    if (this.#config.model.enabled) this.#learner.enqueue(event);
+    this.#sink?.write(event);
+  }
+}
