@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { detailedHealth, healthSummary, type ListenerStatus } from './health-report.ts';
 import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
+import { parsePredictBody, recommendedAction, toFeatureInput } from './predict-api.ts';
 
 export interface AdminDeps {
   readonly runtime: Runtime;
@@ -68,6 +69,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
     if (path === '/api/config') return sendJson(res, 200, { generation: runtime.current.id, lastReload: runtime.lastReload, config: runtime.config });
   }
   if (method === 'POST' && path === '/api/reload') return sendJson(res, 200, await deps.reload());
+  if (path === '/predict_retry' || path === '/api/model') return modelRoutes(req, res, path, method, deps);
   const action = BACKEND_ACTION.exec(path);
   if (action !== null && (method === 'POST' || method === 'PUT')) {
     const name = decodeURIComponent(action[1] ?? '');
@@ -86,4 +88,23 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
     return sendJson(res, 200, result.backend);
   }
   sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+}
+
+async function modelRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, deps: AdminDeps): Promise<void> {
+  const retry = deps.runtime.retry;
+  if (retry === undefined) return sendProblem(res, 404, 'SIBYL_ERR_ADMIN_MODEL_DISABLED', 'retry intelligence is disabled ([telemetry] enabled = false)');
+  if (path === '/api/model' && method === 'GET') return sendJson(res, 200, retry.report());
+  if (path !== '/predict_retry' || method !== 'POST') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
+  const body = await readJsonBody(req, res);
+  if (body === undefined) return;
+  const parsed = parsePredictBody(body);
+  if (!parsed.ok) return sendJson(res, 400, { error: `${parsed.field}: ${parsed.message}`, code: 'SIBYL_ERR_PREDICT_BAD_INPUT', field: parsed.field });
+  const m = deps.runtime.config.model;
+  const thresholds = { routeBackup: m.routeBackupThreshold, circuitBreak: m.circuitBreakThreshold };
+  const modelVersion = retry.model.version;
+  const predictions = parsed.requests.map((r) => {
+    const p = retry.predict(toFeatureInput(r));
+    return { retry_probability: p, recommended_action: recommendedAction(p, thresholds), model_version: modelVersion };
+  });
+  return sendJson(res, 200, parsed.isBatch ? { predictions } : predictions[0]);
 }
