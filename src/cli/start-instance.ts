@@ -62,7 +62,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     retry = new RetryIntelligence(config, loaded.model, deps);
   }
   const runtime = new Runtime(config, deps, retry);
-  const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now() });
+  const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
   const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
 
   let reloading: Promise<ReloadResult> | undefined;

@@ -17,6 +17,8 @@ export interface AttemptContext {
   readonly via: string | undefined;
   readonly startMs: number;
   readonly now: () => number;
+  /** True once a graceful drain began: responses then say Connection: close. */
+  readonly isDraining: () => boolean;
   /** Called exactly once, when the attempt is over. */
   readonly onDone: (outcome: Outcome, error: ErrorSpec | undefined, cause: unknown, response: ResponseFacts) => void;
 }
@@ -105,6 +107,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const retryAfter = findRetryAfter(headers);
     if (retryAfter !== undefined) this.#facts.retryAfterSec = retryAfterSeconds(retryAfter, Date.now());
     this.#resume = resume;
+    if (ctx.isDraining()) ctx.res.shouldKeepAlive = false;
     ctx.res.writeHead(statusCode, statusText, headers);
     return true;
   }

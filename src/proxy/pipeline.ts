@@ -26,6 +26,7 @@ export interface PipelineDeps {
   readonly accessLog: AccessLog;
   readonly rng: Rng;
   readonly now: () => number;
+  readonly isDraining: () => boolean;
 }
 
 const LIMIT_LABELS = new Map<ErrorSpec, string>([
@@ -41,7 +42,7 @@ export function clientIpOf(req: IncomingMessage): string {
 }
 
 export function createPipeline(deps: PipelineDeps) {
-  const { runtime, metrics, logger, accessLog, rng, now } = deps;
+  const { runtime, metrics, logger, accessLog, rng, now, isDraining } = deps;
   const requestMetrics = createRequestMetrics(metrics);
 
   const NO_RESPONSE_FACTS: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined };
@@ -118,7 +119,7 @@ export function createPipeline(deps: PipelineDeps) {
     backend.inFlight++;
     forward(
       {
-        req, res, backend, requestId, via, startMs, now,
+        req, res, backend, requestId, via, startMs, now, isDraining,
         requestIdHeader: s.requestIdHeader,
         onDone(outcome, error, cause, facts) {
           backend.inFlight--;

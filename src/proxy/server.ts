@@ -37,7 +37,14 @@ export class ProxyServer {
     this.#runtime = deps.runtime;
     const s = deps.runtime.current.settings;
     const handler = deps.handler;
-    this.#server = createServer({ maxHeaderSize: s.maxHeaderBytes, requireHostHeader: false, joinDuplicateHeaders: false }, (req, res) => {
+    this.#server = createServer({
+      maxHeaderSize: s.maxHeaderBytes,
+      requireHostHeader: false,
+      joinDuplicateHeaders: false,
+      // only WebSocket upgrades are tunnelled; any other Upgrade (h2c) is ignored and served as
+      // HTTP/1.1 (RFC 9110 7.8), its Upgrade header dropped as hop-by-hop
+      shouldUpgradeCallback: (req) => req.headers.upgrade?.toLowerCase() === 'websocket',
+    }, (req, res) => {
       // during drain every response says Connection: close so keep-alive clients move on
       if (this.#isDraining) res.shouldKeepAlive = false;
       handler(req, res);

@@ -20,7 +20,7 @@ export interface BackendSetChange {
   readonly removed: Backend[];
 }
 
-export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backend>): BackendSetChange {
+export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
   const poolOptions = upstreamPoolOptionsFrom(config);
   const backends: Backend[] = [];
   const added: Backend[] = [];
@@ -33,7 +33,7 @@ export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backen
     keep.add(key);
     let backend = live.get(key);
     if (backend === undefined) {
-      backend = new Backend(spec, poolOptions);
+      backend = new Backend(spec, poolOptions, now);
       added.push(backend);
     } else {
       backend.weight = spec.weight;

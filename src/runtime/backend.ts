@@ -2,7 +2,7 @@
 // while its name and address stay the same, so health and EWMAs are not lost on reload.
 import { Pool } from 'undici';
 import type { Candidate } from '../balancer/balancer.ts';
-import { ewmaUpdate, peakEwmaUpdate } from '../core/ewma.ts';
+import { decayFactor, ewmaUpdate, peakEwmaUpdate } from '../core/ewma.ts';
 import { isServerFailure, type Outcome } from '../core/outcome.ts';
 
 export interface BackendSpec {
@@ -34,16 +34,22 @@ export class Backend implements Candidate {
   weight: number;
   effectiveWeight: number;
   inFlight = 0;
-  latencyEwmaMs = 0;
-  errorEwma = 0;
   isHealthy = true;
   isEjected = false;
   isDraining = false;
   /** When the backend last became healthy (for slow start); -Infinity when it always was. */
   healthySinceMs = -Infinity;
+  // One time base per estimate: a failure is a sample of the error EWMA only.
   #lastSampleMs = -Infinity;
+  #lastLatencySampleMs = -Infinity;
+  #halfLifeMs = 1;
+  #latencyEwmaMs = 0;
+  #errorEwma = 0;
+  readonly #now: () => number;
 
-  constructor(spec: BackendSpec, poolOptions: UpstreamPoolOptions) {
+  /** `now` is the clock that recordOutcome is given too. */
+  constructor(spec: BackendSpec, poolOptions: UpstreamPoolOptions, now: () => number) {
+    this.#now = now;
     this.id = spec.name;
     this.key = backendKey(spec);
     this.host = spec.host;
@@ -62,13 +68,36 @@ export class Backend implements Candidate {
     });
   }
 
+  // Both estimates fade towards 0 while no sample arrives (Finagle's and Linkerd's peak EWMA decay
+  // on read). Without it a backend that a strategy stops picking after one slow or failed response
+  // never gets the sample that would clear its record, and is starved until restart.
+
+  /** Peak-EWMA of response latency in ms, decayed since its last sample. */
+  get latencyEwmaMs(): number {
+    return this.#latencyEwmaMs * this.#decaySince(this.#lastLatencySampleMs);
+  }
+
+  /** EWMA of the failure indicator, decayed since its last sample. */
+  get errorEwma(): number {
+    return this.#errorEwma * this.#decaySince(this.#lastSampleMs);
+  }
+
+  #decaySince(sampleMs: number): number {
+    return sampleMs === -Infinity ? 1 : decayFactor(this.#now() - sampleMs, this.#halfLifeMs);
+  }
+
   /** Feeds the latency and error EWMAs that strategies read. */
   recordOutcome(outcome: Outcome, nowMs: number, halfLifeMs: number): void {
-    const elapsed = this.#lastSampleMs === -Infinity ? halfLifeMs * 10 : nowMs - this.#lastSampleMs;
-    this.#lastSampleMs = nowMs;
+    // before the first sample, as if the last one was long ago: the first sample sets the estimate
+    const elapsedSince = (sampleMs: number): number => (sampleMs === -Infinity ? halfLifeMs * 10 : nowMs - sampleMs);
+    this.#halfLifeMs = halfLifeMs;
     const failed = isServerFailure(outcome) ? 1 : 0;
-    this.errorEwma = ewmaUpdate(this.errorEwma, failed, elapsed, halfLifeMs);
-    if (failed === 0) this.latencyEwmaMs = peakEwmaUpdate(this.latencyEwmaMs, outcome.latencyMs, elapsed, halfLifeMs);
+    this.#errorEwma = ewmaUpdate(this.#errorEwma, failed, elapsedSince(this.#lastSampleMs), halfLifeMs);
+    this.#lastSampleMs = nowMs;
+    if (failed === 0) {
+      this.#latencyEwmaMs = peakEwmaUpdate(this.#latencyEwmaMs, outcome.latencyMs, elapsedSince(this.#lastLatencySampleMs), halfLifeMs);
+      this.#lastLatencySampleMs = nowMs;
+    }
   }
 
   toJSON() {

@@ -9,6 +9,7 @@ import type { Backend } from './backend.ts';
 import { buildBackendSet } from './backend-set.ts';
 import { Generation } from './generation.ts';
 import { HealthSupervisor } from './health-supervisor.ts';
+import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
 
 export type { RuntimeDeps };
@@ -32,8 +33,12 @@ export class Runtime {
   #lastReload: ReloadResult;
   #cancelGauges: (() => void) | undefined;
 
-  constructor(config: Config, deps: RuntimeDeps) {
+  /** Telemetry, labelling and the retry model; undefined when [telemetry] enabled = false. */
+  readonly retry: RetryIntelligence | undefined;
+
+  constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
     this.#deps = deps;
+    this.retry = retry;
     this.#startedAtMs = deps.clock.now();
     this.#config = config;
     this.#health = new HealthSupervisor(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
@@ -60,6 +65,7 @@ export class Runtime {
 
   start(): void {
     this.#health.start();
+    this.retry?.start();
     const tick = (): void => {
       this.publishGauges();
       this.#cancelGauges = this.#deps.clock.setTimer(this.#config.metrics.interval, tick);
@@ -76,6 +82,7 @@ export class Runtime {
       m.backendLatencyEwma.set(labels, b.latencyEwmaMs / 1000);
       m.backendErrorEwma.set(labels, b.errorEwma);
     }
+    this.retry?.publishGauges();
   }
 
   recentHealthEvents() {
@@ -91,6 +98,7 @@ export class Runtime {
     }
     this.#config = config;
     this.#generation = next;
+    this.retry?.reconfigure(config);
     this.#deps.metrics.configReloads.inc();
     this.#deps.metrics.configGeneration.set(next.id);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: next.id, problems: [] };
@@ -146,6 +154,7 @@ export class Runtime {
   async stop(): Promise<void> {
     this.#cancelGauges?.();
     await this.#health.stop();
+    await this.retry?.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));
   }
 
@@ -160,7 +169,7 @@ export class Runtime {
   }
 
   #build(config: Config, id: number): Generation {
-    const change = buildBackendSet(config, this.#live);
+    const change = buildBackendSet(config, this.#live, () => this.#deps.clock.now());
     this.#live = new Map(change.backends.map((b) => [b.key, b]));
     for (const b of change.removed) {
       // close() lets in-flight requests of the old generation finish first

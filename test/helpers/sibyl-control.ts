@@ -1,4 +1,6 @@
-// Reads a running Sibyl's admin listener (JSON API, Prometheus metrics) and builds test configs.
+// Drives a running Sibyl from outside: its admin listener (JSON API, Prometheus metrics) and its
+// config file; and builds test configs.
+import { rename, writeFile } from 'node:fs/promises';
 import { request } from 'undici';
 
 export interface BackendView {
@@ -66,4 +68,14 @@ export function testConfig(sections: string, extra: { runtime?: string; proxy?: 
     '[log]\naccess_log = false',
     sections,
   ].join('\n\n');
+}
+
+/**
+ * Replaces the config file in one step (write aside, then rename), as deploy tools and Kubernetes
+ * do, so that a watcher polling the file never reads it half-written.
+ */
+export async function replaceConfigFile(path: string, text: string): Promise<void> {
+  const aside = `${path}.next`;
+  await writeFile(aside, text);
+  await rename(aside, path);
 }
