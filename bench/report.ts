@@ -135,6 +135,7 @@ export function renderReport(results: BenchResults): string {
   const warnings: string[] = [];
   if (o.rounds < 3) warnings.push(`> Only ${o.rounds} round(s) of ${o.durationSeconds} s: a smoke run, the figures are noisy. The real benchmark is \`npm run bench\` (3 rounds of 10 s).`);
   if (o.isProfile) warnings.push('> Profiled run (`--profile`): Sibyl ran under `--cpu-prof` in the small-body 64-connection scenario.');
+  if (o.targets.length < 4) warnings.push(`> Partial run: targets ${o.targets.join(', ')} only.`);
   for (const s of results.skipped) warnings.push(`> Skipped: ${s}`);
   return [
     '# Benchmarks',
