@@ -2,6 +2,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { backendCommand } from './cli/backend.ts';
 import { demoCommand } from './cli/demo.ts';
+import { evaluateCommand } from './cli/evaluate.ts';
+import { generateTelemetryCommand } from './cli/generate-telemetry.ts';
+import { predictCommand } from './cli/predict.ts';
+import { trainCommand } from './cli/train.ts';
 import { serveCommand } from './cli/serve.ts';
 import { validateCommand } from './cli/validate.ts';
 
@@ -54,5 +58,41 @@ program
   .option('--failure-rate <r>', 'share of requests answered 503', '0')
   .option('--latency-ms <ms>', 'added latency', '0')
   .action(backendCommand);
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+program
+  .command('train')
+  .description('train the retry model on labelled events (NDJSON from [telemetry] path, or CSV), leaving the latest --test-fraction out')
+  .requiredOption('--data <file>', 'labelled events; repeat for several files', collect)
+  .requiredOption('--out <file>', 'where to write the model snapshot (JSON)')
+  .option('--test-fraction <f>', 'share of the latest events left out for `sibyl evaluate`', '0.2')
+  .option('--hash-bits <n>', 'feature hash space: 2^n weights', '18')
+  .option('--passes <n>', 'passes over the training events', '1')
+  .action(trainCommand);
+
+program
+  .command('evaluate')
+  .description('score a model on the held-out latest --test-fraction of the events, next to two baselines, with a reliability table')
+  .requiredOption('--model <file>', 'model snapshot (JSON)')
+  .requiredOption('--data <file>', 'labelled events; repeat for several files', collect)
+  .option('--test-fraction <f>', 'share of the latest events held out (use the value given to train)', '0.2')
+  .option('--json', 'print the report as JSON')
+  .action(evaluateCommand);
+
+program
+  .command('generate-telemetry')
+  .description('write a synthetic labelled dataset: client populations with different retry policies, backends with faults')
+  .requiredOption('--out <file>', 'NDJSON output file')
+  .option('--seed <n>', 'random seed (same seed, same data)', '1')
+  .option('--clients <n>', 'number of simulated clients', '100')
+  .option('--minutes <n>', 'simulated duration', '45')
+  .action(generateTelemetryCommand);
+
+program
+  .command('predict')
+  .description('read events (JSON lines) on stdin, write their retry probability (JSON lines) on stdout')
+  .requiredOption('--model <file>', 'model snapshot (JSON)')
+  .action(predictCommand);
 
 await program.parseAsync(process.argv);

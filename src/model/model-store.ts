@@ -12,12 +12,14 @@ export async function readSnapshotFile(path: string): Promise<ModelSnapshot> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   try {
     return parseModelSnapshot(json);
   } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
+    // keep the catalogue code (invalid vs mismatch) and name the file
+    if (err instanceof Error) err.message = `${path}: ${err.message}`;
+    throw err;
   }
 }
 

@@ -50,7 +50,8 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
     if (HOP_BY_HOP.has(lower)) {
       if (!info.isUpgrade || (lower !== 'upgrade' && lower !== 'connection')) continue;
     }
-    if (listed?.has(lower) === true) continue;
+    // an upgrade's own Connection: upgrade lists Upgrade, which must still reach the backend
+    if (listed?.has(lower) === true && !(info.isUpgrade && lower === 'upgrade')) continue;
     if (lower === 'x-forwarded-for') {
       xff = xff === undefined ? value : `${xff}, ${value}`;
       continue;

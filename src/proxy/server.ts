@@ -44,6 +44,9 @@ export class ProxyServer {
       // only WebSocket upgrades are tunnelled; any other Upgrade (h2c) is ignored and served as
       // HTTP/1.1 (RFC 9110 7.8), its Upgrade header dropped as hop-by-hop
       shouldUpgradeCallback: (req) => req.headers.upgrade?.toLowerCase() === 'websocket',
+      // Node enforces headersTimeout/requestTimeout only when it sweeps its connections (default
+      // every 30 s): sweep often enough that client_header_timeout holds (fixed at start).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(Math.min(s.clientHeaderTimeoutMs, s.clientRequestTimeoutMs) / 4))),
     }, (req, res) => {
       // during drain every response says Connection: close so keep-alive clients move on
       if (this.#isDraining) res.shouldKeepAlive = false;

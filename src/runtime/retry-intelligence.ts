@@ -236,7 +236,7 @@ export class RetryIntelligence {
     m.labels.inc({ retried: String(event.retried) });
     this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
-    this.#trainedToMs = event.endedAtMs;
+    this.#trainedToMs = event.startedAtMs;
     if (this.#config.model.enabled) this.#learner.enqueue(event);
     this.#sink?.write(event);
   }

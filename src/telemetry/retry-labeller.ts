@@ -1,8 +1,8 @@
 // Retry labelling (DESIGN.md "Retry intelligence"). An attempt is retried = 1 when another request
 // with the same client key and fingerprint arrives after it started and within the retry window
 // after it ended (or while it is still in flight); retried = 0 once the window passes without one.
-// The attempt number follows the chain: an arrival that retries an earlier attempt gets that
-// attempt's number + 1, anything else is attempt 1.
+// The attempt number is 1 + how many requests with the same client key and fingerprint arrived
+// within the retry window before this one (arrival times, as DESIGN.md defines it).
 //
 // Pure: time is passed in. Memory is bounded: at most maxTracked (client key, fingerprint) entries,
 // least recently used evicted first (counted), and idle entries dropped after the window.
@@ -20,8 +20,10 @@ export interface Ticket {
 interface Entry {
   /** Attempts not yet labelled, oldest first. */
   open: Ticket[];
-  /** The latest attempt, labelled or not: the next arrival's attempt number chains from it. */
+  /** The latest attempt, labelled or not. */
   last: Ticket;
+  /** Arrival times within the window, oldest first: the attempt number counts them. */
+  arrivals: number[];
 }
 
 export interface RetryLabellerOptions {
@@ -61,7 +63,9 @@ export class RetryLabeller {
     let attempt = 1;
     if (entry !== undefined) {
       this.#entries.delete(key); // re-inserted below: Map order is our LRU order
-      if (this.#isRetryOf(entry.last, now)) attempt = entry.last.attempt + 1;
+      const since = now - this.#windowMs;
+      while (entry.arrivals.length > 0 && (entry.arrivals[0] as number) < since) entry.arrivals.shift();
+      attempt = entry.arrivals.length + 1;
       for (const t of entry.open) {
         if (!t.isRetried && this.#isRetryOf(t, now)) {
           t.isRetried = true;
@@ -71,8 +75,9 @@ export class RetryLabeller {
       entry.open = entry.open.filter((t) => !t.isEmitted);
     }
     const ticket: Ticket = { attempt, startedAt: now, endedAt: Number.NaN, isRetried: false, event: undefined, isEmitted: false };
-    const next = entry ?? { open: [], last: ticket };
+    const next = entry ?? { open: [], last: ticket, arrivals: [] };
     next.open.push(ticket);
+    next.arrivals.push(now);
     next.last = ticket;
     this.#entries.set(key, next);
     if (this.#entries.size > this.#maxTracked) this.#evictOldest();
