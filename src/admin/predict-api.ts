@@ -14,7 +14,7 @@ export const predictRequestSchema = z.strictObject({
   response_time_ms: nonNegative.optional(),
   bytes_sent: nonNegative.optional(),
   /** Accepted for compatibility with the seed's clients; the model has no such feature and ignores it. */
-  anomaly_score: z.number().finite().min(0).max(1).optional(),
+  anomaly_score: z.number().finite().optional(),
   bytes_in: nonNegative.optional(),
   error_kind: z.enum(ERROR_KINDS).optional(),
   retry_after_sec: nonNegative.optional(),
