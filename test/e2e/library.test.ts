@@ -2,15 +2,17 @@
 // predicting with the shipped prior or a model given by SIBYL_MODEL_PATH.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-test('the built library loads a model and predicts with the seed README fields', async () => {
-  const out = await mkdtemp(join(tmpdir(), 'sibyl-lib-'));
+test('the built library loads a model and predicts with the seed README fields', async (t) => {
+  // inside the repository, so that the build resolves its dependencies from node_modules as an installed package would
+  await mkdir(join(ROOT, '.tmp'), { recursive: true });
+  const out = await mkdtemp(join(ROOT, '.tmp', 'lib-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.ts'), out], { stdio: 'pipe' });
   const script = `
     import { RetryPredictor } from ${JSON.stringify(join(out, 'src/lib.js'))};
