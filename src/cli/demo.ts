@@ -34,6 +34,9 @@ base_ejection_time = "5s"
 level = "warn"
 access_log = false
 
+[retry]
+window = "2s"
+
 ${backends}`;
 }
 
@@ -48,14 +51,17 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
   const instance = await startInstance(parsed.config, { configPath: undefined, env: {}, logger: createLogger('warn') });
   const proxyUrl = `http://127.0.0.1:${instance.proxyAddress.port}`;
   const adminUrl = `http://127.0.0.1:${instance.adminAddress?.port}`;
-  const traffic = startTraffic(proxyUrl, { ratePerSecond: Number(options.rate ?? 40), concurrency: 4 });
+  const traffic = startTraffic(proxyUrl, { ratePerSecond: Number(options.rate ?? 40), concurrency: 8 });
   process.stdout.write(
     [
-      'Sibyl demo: three backends (alpha, beta, gamma-flaky answers 30 % 503), strategy adaptive, ~40 req/s of traffic.',
+      'Sibyl demo: three backends (alpha, beta, gamma-flaky answers 30 % 503), strategy adaptive, ~40 req/s of traffic',
+      'from two client populations: okhttp clients retry a 5xx up to twice, python clients never retry.',
+      'Sibyl labels the retries it sees and learns online which responses get retried.',
       `  proxy     ${proxyUrl}/            try: curl -i ${proxyUrl}/hello`,
       `  metrics   ${adminUrl}/metrics`,
       `  health    ${adminUrl}/health  ${adminUrl}/health/ready  ${adminUrl}/health/detailed`,
       `  backends  ${adminUrl}/api/backends   drain one: curl -X POST ${adminUrl}/api/backends/beta/drain`,
+      `  model     ${adminUrl}/api/model   ask it: curl -XPOST ${adminUrl}/predict_retry -d '{"status_code":503,"user_agent_family":"okhttp"}'`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
@@ -65,7 +71,17 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
     const statuses = [...t.byStatus].map(([s, n]) => `${s}:${n}`).join(' ');
     const shares = [...t.byBackend].map(([b, n]) => `${b} ${Math.round((100 * n) / Math.max(1, t.sent))}%`).join(', ');
     const states = instance.runtime.current.backends.map((b) => `${b.id}${b.isEjected ? '(ejected)' : ''}${b.isDraining ? '(draining)' : ''}${b.isHealthy ? '' : '(unhealthy)'}`).join(' ');
-    process.stdout.write(`[demo] sent ${t.sent}  status ${statuses}  served by: ${shares}  backends: ${states}\n`);
+    process.stdout.write(`[demo] sent ${t.sent} (${t.retriesSent} client retries)  status ${statuses}  served by: ${shares}  backends: ${states}\n`);
+    const model = instance.runtime.retry?.report();
+    if (model !== undefined) {
+      const q = model.quality;
+      const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
+      const predict = (ua: string) => instance.runtime.retry?.predict({ status: 503, userAgentFamily: ua, attempt: 1 }) ?? 0;
+      process.stdout.write(
+        `[model] ${model.learned} labels learned; live AUC ${f(q.model.auc)} log loss ${f(q.model.logLoss)} (per-status baseline: AUC ${f(q.baselines.perStatus.auc)} log loss ${f(q.baselines.perStatus.logLoss)}); ` +
+          `P(retry | 503) okhttp ${predict('okhttp').toFixed(2)}, python ${predict('python').toFixed(2)}\n`,
+      );
+    }
   }, 3000);
   if (options.durationSeconds !== undefined) {
     setTimeout(() => process.kill(process.pid, 'SIGINT'), Number(options.durationSeconds) * 1000);
