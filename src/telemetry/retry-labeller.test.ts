@@ -91,3 +91,16 @@ test('idle entries are dropped after the window', () => {
   assert.equal(h.labeller.trackedKeys, 0);
   assert.equal(h.labelled.length, 100);
 });
+
+test('a client hammering one URL keeps bounded state and a saturating attempt number', () => {
+  const h = harness();
+  let last = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const r = h.request(`r${i}`, 'hot', 'f', i, i + 1);
+    r.end();
+    last = r.ticket.attempt;
+  }
+  assert.equal(last, 33);
+  assert.equal(h.labeller.trackedKeys, 1);
+  assert.equal(h.labelled.length, 9_999, 'each request was retried by the next');
+});

@@ -26,6 +26,9 @@ interface Entry {
   arrivals: number[];
 }
 
+/** The attempt number saturates here (features bucket it at 4+ anyway). */
+export const MAX_COUNTED_ARRIVALS = 32;
+
 export interface RetryLabellerOptions {
   readonly windowMs: number;
   readonly maxTracked: number;
@@ -66,6 +69,8 @@ export class RetryLabeller {
       const since = now - this.#windowMs;
       while (entry.arrivals.length > 0 && (entry.arrivals[0] as number) < since) entry.arrivals.shift();
       attempt = entry.arrivals.length + 1;
+      // bounded per key: one client hammering one URL must not grow a list per request
+      if (entry.arrivals.length >= MAX_COUNTED_ARRIVALS) entry.arrivals.shift();
       for (const t of entry.open) {
         if (!t.isRetried && this.#isRetryOf(t, now)) {
           t.isRetried = true;
