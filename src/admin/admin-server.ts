@@ -66,13 +66,18 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
       return void res.end(body);
     }
     if (path === '/api/backends') return sendJson(res, 200, { generation: runtime.current.id, backends: runtime.current.backends.map((b) => b.toJSON()) });
-    if (path === '/api/config') return sendJson(res, 200, { generation: runtime.current.id, lastReload: runtime.lastReload, config: runtime.config });
+    if (path === '/api/config') return sendJson(res, 200, { generation: runtime.current.id, lastReload: runtime.lastReload, config: redactSecrets(runtime.config) });
   }
   if (method === 'POST' && path === '/api/reload') return sendJson(res, 200, await deps.reload());
   if (path === '/predict_retry' || path === '/api/model') return modelRoutes(req, res, path, method, deps);
   const action = BACKEND_ACTION.exec(path);
   if (action !== null && (method === 'POST' || method === 'PUT')) {
-    const name = decodeURIComponent(action[1] ?? '');
+    let name: string;
+    try {
+      name = decodeURIComponent(action[1] ?? '');
+    } catch {
+      return sendProblem(res, 400, 'SIBYL_ERR_ADMIN_BAD_REQUEST', 'the backend name is not valid percent-encoding');
+    }
     const verb = action[2];
     let result;
     if (verb === 'weight') {
@@ -107,4 +112,14 @@ async function modelRoutes(req: IncomingMessage, res: ServerResponse, path: stri
     return { retry_probability: p, recommended_action: recommendedAction(p, thresholds), model_version: modelVersion };
   });
   return sendJson(res, 200, parsed.isBatch ? { predictions } : predictions[0]);
+}
+
+/** The config as served by /api/config: secrets replaced, so a dump never leaks them. */
+export function redactSecrets(config: Runtime['config']): unknown {
+  const hidden = '<redacted>';
+  return {
+    ...config,
+    admin: { ...config.admin, token: config.admin.token === undefined ? undefined : hidden },
+    telemetry: { ...config.telemetry, clientKeySalt: config.telemetry.clientKeySalt === '' ? '' : hidden },
+  };
 }

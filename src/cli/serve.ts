@@ -20,7 +20,11 @@ export function exitAfterShutdown(instance: Instance, hardLimitMs: number, hooks
     void Promise.resolve(hooks.beforeDrain?.())
       .then(() => instance.shutdown(signal))
       .then(() => hooks.afterDrain?.())
-      .then(() => instance.logger.flush(() => process.exit(0)));
+      .then(() => {
+        // a log sink that went away (closed pipe) must not keep the process alive
+        setTimeout(() => process.exit(0), 2000).unref();
+        instance.logger.flush(() => process.exit(0));
+      });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

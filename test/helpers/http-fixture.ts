@@ -2,6 +2,7 @@
 // scraping and a log of the requests a backend started (complete or not).
 import assert from 'node:assert/strict';
 import type { IncomingMessage, Server } from 'node:http';
+import { eventually } from './sibyl-process.ts';
 
 /**
  * A Sibyl config on loopback port 0 for proxy and admin, active health checks off (so no probe
@@ -75,4 +76,10 @@ export async function scrapeMetrics(adminUrl: string, headers: Record<string, st
   const res = await fetch(`${adminUrl}/metrics`, { headers });
   assert.equal(res.status, 200);
   return res.text();
+}
+
+/** `eventually` for a probe that answers a value or undefined/false: resolves with the first value. */
+export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number): Promise<T> {
+  // eventually resolves only with a truthy value
+  return (await eventually(probe, timeoutMs)) as T;
 }
