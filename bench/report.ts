@@ -1,4 +1,5 @@
 // The benchmark's results: their shape (also the raw JSON in bench/results/) and docs/benchmarks.md.
+import type { ModelBench } from './model.ts';
 import type { TargetName } from './targets.ts';
 
 export interface Scenario {
@@ -43,6 +44,7 @@ export interface BenchResults {
   readonly scenarios: readonly Scenario[];
   readonly skipped: readonly string[];
   readonly measurements: readonly Measurement[];
+  readonly model?: ModelBench;
 }
 
 /** The scenario the issue's targets are judged on. */
@@ -130,12 +132,31 @@ function goalSection(results: BenchResults): string[] {
   ];
 }
 
+function telemetrySection(results: BenchResults): string[] {
+  const on = ratio(results, GOAL_SCENARIO, 'sibyl', 'sibyl-no-telemetry', 'rps');
+  const lines = ['## Retry intelligence costs', ''];
+  const mb = results.model;
+  if (mb !== undefined) {
+    lines.push(
+      `In-process, on ${mb.events} synthetic events (\`bench/model.ts\`, best of 5): predict (feature extraction + dot product) **${mb.predictNs.toFixed(0)} ns**; ` +
+        `learner **${Math.round(mb.learnEventsPerSecond).toLocaleString('en')} labelled events/s** on one core; labelling (arrive + finish + sweep) **${mb.labelNsPerRequest.toFixed(0)} ns** per request.`,
+      '',
+    );
+  }
+  lines.push(
+    `Proxy with telemetry, labelling, prediction and learning on (\`sibyl\`) vs off (\`sibyl-no-telemetry\`), small body, 64 connections: ${times(on)} rps ` +
+      `(target >= 0.90: ${on === undefined ? 'not measured' : on >= 0.9 ? 'PASS' : 'FAIL'}). The bench sends one URL from one client, the worst case for labelling: every request is a retry of the previous one and is learned from.`,
+    '',
+  );
+  return lines;
+}
+
 export function renderReport(results: BenchResults): string {
   const { machine: m, options: o } = results;
   const warnings: string[] = [];
   if (o.rounds < 3) warnings.push(`> Only ${o.rounds} round(s) of ${o.durationSeconds} s: a smoke run, the figures are noisy. The real benchmark is \`npm run bench\` (3 rounds of 10 s).`);
   if (o.isProfile) warnings.push('> Profiled run (`--profile`): Sibyl ran under `--cpu-prof` in the small-body 64-connection scenario.');
-  if (o.targets.length < 4) warnings.push(`> Partial run: targets ${o.targets.join(', ')} only.`);
+  if (o.targets.length < 5) warnings.push(`> Partial run: targets ${o.targets.join(', ')} only.`);
   for (const s of results.skipped) warnings.push(`> Skipped: ${s}`);
   return [
     '# Benchmarks',
@@ -149,10 +170,11 @@ export function renderReport(results: BenchResults): string {
     '',
     `- Loopback only. wrk, the target and the demo backend (\`sibyl backend --body-bytes N\`, one process per body size) share the ${m.cores} cores, so the figures compare the targets with one another on this machine, nothing more.`,
     `- ${o.rounds} round(s), interleaved: in each round, for each body size, the proxies are started afresh and pointed at that size's backend; then for each connection count each target runs in turn (the order rotates from round to round): a ${o.warmupSeconds} s warm-up, then \`wrk -t1 -c<connections> -d${o.durationSeconds}s --latency\`.`,
-    '- Targets: **direct** (the backend itself); **sibyl** (one backend, every default on: health checks, outlier detection, metrics, admin listener, access log written to a file); **fastify** (fastify + @fastify/http-proxy, logger off, default undici keep-alive agent; `bench/fastify-proxy.ts`); **nginx** (`worker_processes 1`, upstream `keepalive 64`, `proxy_http_version 1.1`, `Connection ""`, access log off).',
+    '- Targets: **direct** (the backend itself); **sibyl** (one backend, every default on: health checks, outlier detection, metrics, admin listener, retry telemetry and the online model, access log written to a file); **sibyl-no-telemetry** (the same with `[telemetry] enabled = false`); **fastify** (fastify + @fastify/http-proxy, logger off, default undici keep-alive agent; `bench/fastify-proxy.ts`); **nginx** (`worker_processes 1`, upstream `keepalive 64`, `proxy_http_version 1.1`, `Connection ""`, access log off).',
     `- rps, p50, p99: medians over the rounds of wrk's figures. CPU µs/req: user + system time of the target's processes during the measured run (\`/proc/<pid>/stat\`, ${m.clockTicksPerSecond} ticks/s; nginx = master + worker; direct = the backend itself) divided by the requests served. The ratios to nginx are taken within each round, then the median.`,
     '',
     ...goalSection(results),
+    ...telemetrySection(results),
     ...results.scenarios.flatMap((s) => scenarioTable(results, s)),
   ].join('\n');
 }

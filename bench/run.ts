@@ -1,6 +1,7 @@
 // `npm run bench`: Sibyl against direct, fastify-http-proxy and nginx on loopback, in interleaved
 // rounds; writes docs/benchmarks.md and bench/results/<timestamp>.json.
 // Usage: npm run bench -- [--rounds 3] [--duration 10] [--warmup 2] [--targets direct,sibyl,fastify,nginx] [--profile]
+import { benchModel } from './model.ts';
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
@@ -145,6 +146,8 @@ async function main(tmpDir: string): Promise<void> {
   const startedAt = new Date().toISOString();
   log(`bench: ${run.rounds} round(s) of ${run.durationSeconds} s (+${run.warmupSeconds} s warm-up), targets ${targets.join(', ')}; ${info.cores} cores, Node ${info.nodeVersion}, nginx ${info.nginxVersion ?? '-'}`);
 
+  const model = benchModel();
+  log(`bench: model: predict ${model.predictNs.toFixed(0)} ns, learner ${Math.round(model.learnEventsPerSecond)} events/s, labelling ${model.labelNsPerRequest.toFixed(0)} ns/request`);
   const backends = new Map<number, Backend>();
   for (const body of BODY_SIZES) backends.set(body.bytes, await startBackend(body.bytes));
   const measurements: Measurement[] = [];
@@ -157,7 +160,7 @@ async function main(tmpDir: string): Promise<void> {
   for (const backend of backends.values()) await backend.stop();
 
   const scenarios = BODY_SIZES.flatMap((body) => CONNECTIONS.map((c) => scenarioOf(body, c)));
-  const results: BenchResults = { startedAt, finishedAt: new Date().toISOString(), machine: info, options: run, scenarios, skipped, measurements };
+  const results: BenchResults = { startedAt, finishedAt: new Date().toISOString(), machine: info, options: run, scenarios, skipped, measurements, model };
   const rawPath = join(RESULTS_DIR, `${startedAt.replace(/[:.]/g, '-')}.json`);
   writeFileSync(rawPath, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(REPORT_PATH, renderReport(results));

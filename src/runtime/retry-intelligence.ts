@@ -13,7 +13,7 @@ import { ClientProfiles, responseClassOf } from '../telemetry/client-profile.ts'
 import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
 import { fingerprintOf } from '../telemetry/fingerprint.ts';
 import { NdjsonSink } from '../telemetry/ndjson-sink.ts';
-import { RetryLabeller, type Ticket } from '../telemetry/retry-labeller.ts';
+import { RetryLabeller, type PendingEvent, type Ticket } from '../telemetry/retry-labeller.ts';
 import { routeOf } from '../telemetry/route.ts';
 import { userAgentFamily } from '../telemetry/user-agent.ts';
 import type { RuntimeDeps } from './deps.ts';
@@ -157,7 +157,7 @@ export class RetryIntelligence {
   end(start: AttemptStart, end: AttemptEnd): number {
     const cls = responseClassOf(end.status, end.errorKind !== 'none' && end.errorKind !== 'aborted');
     const history = this.#profiles.stats(start.clientKey, cls, this.#deps.clock.now());
-    const event: AttemptEvent = {
+    const event: PendingEvent = {
       requestId: end.requestId,
       startedAtMs: start.startedAtMs,
       endedAtMs: Date.now(),
@@ -180,6 +180,7 @@ export class RetryIntelligence {
       backendErrorEwma: end.backendErrorEwma,
       backendInFlight: end.backendInFlight,
       prediction: 0,
+      retried: 0, // set by the labeller once known
     };
     const prediction = this.#config.model.enabled ? this.#model.predict(event) : 0;
     (event as { prediction: number }).prediction = prediction;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AttemptEvent, LabelledEvent } from './attempt-event.ts';
-import { RetryLabeller } from './retry-labeller.ts';
+import type { LabelledEvent } from './attempt-event.ts';
+import { RetryLabeller, type PendingEvent } from './retry-labeller.ts';
 
 const WINDOW = 30_000;
 
@@ -9,7 +9,7 @@ function harness(maxTracked = 1000) {
   const labelled: LabelledEvent[] = [];
   let evicted = 0;
   const labeller = new RetryLabeller({ windowMs: WINDOW, maxTracked }, { onLabelled: (e) => labelled.push(e), onEvict: (n) => (evicted += n) });
-  const event = (id: string, attempt: number) => ({ requestId: id, attempt }) as unknown as AttemptEvent;
+  const event = (id: string, attempt: number) => ({ requestId: id, attempt, retried: 0 }) as unknown as PendingEvent;
   /** One request from arrival to end. */
   const request = (id: string, client: string, fp: string, start: number, end: number) => {
     const t = labeller.arrive(client, fp, start);
