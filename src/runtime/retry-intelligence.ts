@@ -8,7 +8,7 @@ import { OnlineLearner } from '../model/learner.ts';
 import type { FeatureInput } from '../model/features.ts';
 import type { RetryModel } from '../model/retry-model.ts';
 import { writeSnapshotFile } from '../model/model-store.ts';
-import type { AttemptEvent, LabelledEvent } from '../telemetry/attempt-event.ts';
+import type { LabelledEvent } from '../telemetry/attempt-event.ts';
 import { ClientProfiles, responseClassOf } from '../telemetry/client-profile.ts';
 import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
 import { fingerprintOf } from '../telemetry/fingerprint.ts';
