@@ -45,7 +45,6 @@ export const modelSchema = z
     snapshotInterval: duration().prefault('60s').describe('How often the model snapshot is saved to `path`.'),
     learnInterval: duration().prefault('100ms').describe('How often the learner drains labelled events and trains on them (off the data path).'),
     qualityWindow: count(100).default(10_000).describe('Progressive validation window: quality metrics are computed over the last this-many labelled events.'),
-    minLabels: count(0).default(1_000).describe('Cold start: until this many labels have been learned, predictions come from the shipped prior model.'),
     routeBackupThreshold: fraction().default(0.5).describe('`/predict_retry` recommends ROUTE_BACKUP at or above this retry probability.'),
     circuitBreakThreshold: fraction().default(0.8).describe('`/predict_retry` recommends CIRCUIT_BREAK at or above this retry probability.'),
   })
