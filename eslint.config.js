@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'artifacts/', 'docs/', 'deploy/', '.dependency-cruiser.cjs'] },
+  { ignores: ['node_modules/', 'artifacts/', 'docs/', 'deploy/', 'dist/', '.tmp/', 'bench/results/', '.dependency-cruiser.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,11 +6,24 @@ import { duration, fraction } from './fields.ts';
 const count = (min: number) => z.int().min(min);
 const CLIENT_KEY_SOURCE = /^(ip|ip_ua|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|cookie:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
 
+const ERROR_KINDS = ['refused', 'connect_timeout', 'reset', 'timeout', 'protocol'] as const;
+
 export const retrySchema = z
   .strictObject({
     window: duration().prefault('30s').describe('The retry window: an attempt is labelled retried when the same client key and fingerprint come back within this time after it ended.'),
+    enabled: z.boolean().default(true).describe('Sibyl retries failed attempts itself, on another backend, when it is safe (idempotent or allowed, body replayable, response not started, budget allows).'),
+    maxRetries: count(0).max(5).default(1).describe('Retries per request, on top of the first attempt.'),
+    retryOnStatuses: z.array(z.int().min(500).max(599)).default([502, 503, 504]).meta({ docType: 'list of 5xx statuses' }).describe('Backend statuses that are retried.'),
+    retryOnErrors: z.array(z.enum(ERROR_KINDS)).default(['refused', 'connect_timeout', 'reset']).meta({ docType: 'list of error kinds' }).describe('Transport failures that are retried (refused and connect_timeout never reached the backend, so they are retried for any method).'),
+    idempotencyKeyHeader: z.string().regex(/^[A-Za-z0-9-]+$/).default('idempotency-key').describe('A POST/PATCH carrying this header may be retried (the key makes a replay safe).'),
+    replayBufferBytes: count(0).max(1_048_576).default(65_536).describe('Request bodies up to this size are buffered so that they can be replayed; larger bodies stream and are never retried.'),
+    perTryTimeout: duration().optional().describe('Time to response headers for each attempt; unset: `[proxy] response_header_timeout`.'),
+    backoffBase: duration().prefault('25ms').describe('Full-jitter exponential backoff: the first retry waits a random time below this, doubling per retry.'),
+    backoffMax: duration().prefault('250ms').describe('Upper bound of the backoff.'),
+    budgetRatio: fraction().default(0.2).describe('Retry budget: retries may add at most this share of requests (Envoy/Linkerd/Finagle use 0.2).'),
+    budgetMinPerSecond: count(0).default(10).describe('Retries always allowed per second, whatever the ratio, so that low traffic can retry.'),
   })
-  .describe('Client retries: how Sibyl recognises them.');
+  .describe('Client retries (how Sibyl recognises them) and Sibyl\'s own retries (policy and budget).');
 
 export const telemetrySchema = z
   .strictObject({

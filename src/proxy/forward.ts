@@ -19,14 +19,38 @@ export interface AttemptContext {
   readonly now: () => number;
   /** True once a graceful drain began: responses then say Connection: close. */
   readonly isDraining: () => boolean;
+  /** Statuses held back (not relayed) because a retry may follow; undefined: relay everything. */
+  readonly holdStatuses: ReadonlySet<number> | undefined;
+  /** Per-attempt time to response headers ([retry] per_try_timeout); undefined: the pool's. */
+  readonly headersTimeoutMs: number | undefined;
   /** Called exactly once, when the attempt is over. */
   readonly onDone: (outcome: Outcome, error: ErrorSpec | undefined, cause: unknown, response: ResponseFacts) => void;
 }
 
-/** What telemetry wants to know about the response as relayed. */
+/** What telemetry and the retry decision want to know about the response. */
 export interface ResponseFacts {
   bytesOut: number;
   retryAfterSec: number | undefined;
+  /** A retryable response kept back whole: relayed by releaseHeld() unless a retry replaces it. */
+  held: HeldResponse | undefined;
+}
+
+export interface HeldResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: string[];
+  readonly chunks: Buffer[];
+  size: number;
+}
+
+/** A held response larger than this is relayed as it comes (and can no longer be retried). */
+const MAX_HELD_BYTES = 64 * 1024;
+
+export function releaseHeld(res: ServerResponse, held: HeldResponse, isDraining: boolean): void {
+  if (isDraining) res.shouldKeepAlive = false;
+  res.writeHead(held.status, held.statusText, held.headers);
+  for (const chunk of held.chunks) res.write(chunk);
+  res.end();
 }
 
 /** Retry-After as delay-seconds or an HTTP-date (RFC 9110 10.2.3), in seconds from now. */
@@ -81,7 +105,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #resume: (() => void) | undefined;
   #isDone = false;
   #isClientGone = false;
-  readonly #facts: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined };
+  readonly #facts: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined, held: undefined };
+  #held: HeldResponse | undefined;
 
   constructor(ctx: AttemptContext) {
     this.#ctx = ctx;
@@ -107,6 +132,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const retryAfter = findRetryAfter(headers);
     if (retryAfter !== undefined) this.#facts.retryAfterSec = retryAfterSeconds(retryAfter, Date.now());
     this.#resume = resume;
+    if (ctx.holdStatuses?.has(statusCode) === true) {
+      this.#held = { status: statusCode, statusText, headers, chunks: [], size: 0 };
+      return true;
+    }
     if (ctx.isDraining()) ctx.res.shouldKeepAlive = false;
     ctx.res.writeHead(statusCode, statusText, headers);
     return true;
@@ -114,6 +143,20 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.#facts.bytesOut += chunk.length;
+    const held = this.#held;
+    if (held !== undefined) {
+      if (held.size + chunk.length <= MAX_HELD_BYTES) {
+        held.chunks.push(chunk);
+        held.size += chunk.length;
+        return true;
+      }
+      // too big to hold: relay what we have and stream the rest; this attempt is no longer retryable
+      this.#held = undefined;
+      const res = this.#ctx.res;
+      if (this.#ctx.isDraining()) res.shouldKeepAlive = false;
+      res.writeHead(held.status, held.statusText, held.headers);
+      for (const c of held.chunks) res.write(c);
+    }
     const isWritable = this.#ctx.res.write(chunk);
     // backpressure: pause the upstream socket until the client catches up
     if (!isWritable && this.#resume !== undefined) this.#ctx.res.once('drain', this.#resume);
@@ -121,7 +164,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onComplete(_trailers: string[] | null): void {
-    this.#ctx.res.end();
+    if (this.#held !== undefined) this.#facts.held = this.#held;
+    else this.#ctx.res.end();
     this.#finish({ status: this.#status, errorKind: ErrorKind.none, latencyMs: this.#ctx.now() - this.#ctx.startMs }, undefined, undefined);
   }
 
@@ -151,7 +195,9 @@ class ClientGoneError extends Error {
   }
 }
 
-export function forward(ctx: AttemptContext, headers: string[], body: Readable | null): void {
+export function forward(ctx: AttemptContext, headers: string[], body: Readable | Buffer | null): void {
   const handler = new ForwardHandler(ctx);
-  ctx.backend.pool.dispatch({ path: ctx.req.url ?? '/', method: ctx.req.method as Dispatcher.HttpMethod, headers, body }, handler);
+  const options: Dispatcher.DispatchOptions = { path: ctx.req.url ?? '/', method: ctx.req.method as Dispatcher.HttpMethod, headers, body };
+  if (ctx.headersTimeoutMs !== undefined) options.headersTimeout = ctx.headersTimeoutMs;
+  ctx.backend.pool.dispatch(options, handler);
 }

@@ -13,7 +13,8 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
 import { createBodyLimit } from './body-limit.ts';
-import { forward, type ResponseFacts } from './forward.ts';
+import { runExchange, type PickState } from './exchange.ts';
+import type { ResponseFacts } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { createRequestMetrics } from './request-metrics.ts';
 import { requestIdFrom } from './request-id.ts';
@@ -45,14 +46,8 @@ export function createPipeline(deps: PipelineDeps) {
   const { runtime, metrics, logger, accessLog, rng, now, isDraining } = deps;
   const requestMetrics = createRequestMetrics(metrics);
 
-  const NO_RESPONSE_FACTS: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined };
-
-  /** Backend state read at pick time, for telemetry. */
-  interface PickState {
-    latencyEwmaMs: number;
-    errorEwma: number;
-    inFlight: number;
-  }
+  const NO_RESPONSE_FACTS: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined, held: undefined };
+  const exchangeDeps = { runtime, metrics, rng, now, isDraining };
 
   function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown, attempt: AttemptStart | undefined, facts: ResponseFacts, pickState: PickState | undefined): void {
     const backendId = backend?.id ?? 'none';
@@ -103,38 +98,37 @@ export function createPipeline(deps: PipelineDeps) {
     const clientIp = clientIpOf(req);
     // the attempt number is known here, before the pick, so that routing can use it
     const attempt = retry?.begin({ method: req.method ?? '', host: req.headers.host ?? '', url: req.url ?? '', headers: req.headers, clientIp });
+    runtime.tally.clientRequests++;
+    if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.clientRetries++;
     if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
 
     // a request without the configured hash header falls back to its client IP
     const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();
     const backend = generation.pick({ hashKey });
     if (backend === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
-    const pickState = attempt === undefined ? undefined : { latencyEwmaMs: backend.latencyEwmaMs, errorEwma: backend.errorEwma, inFlight: backend.inFlight };
 
     const via = s.addViaHeader ? `1.1 sibyl` : undefined;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
-    let body = null;
-    if (hasRequestBody(req)) body = req.headers['content-length'] === undefined ? req.pipe(createBodyLimit(s.maxBodyBytes)) : req;
-
-    backend.inFlight++;
-    forward(
-      {
-        req, res, backend, requestId, via, startMs, now, isDraining,
-        requestIdHeader: s.requestIdHeader,
-        onDone(outcome, error, cause, facts) {
-          backend.inFlight--;
-          if (outcome.errorKind !== ErrorKind.aborted) runtime.recordOutcome(backend, outcome);
-          if (error !== undefined) {
-            if (error === Errors.bodyTooLarge) metrics.limitRejections.inc({ limit: 'body_size' });
-            // the rest of the request body will not be read: answer, then close the connection
-            if (!req.complete) res.shouldKeepAlive = false;
-            if (error !== Errors.clientAborted) sendError(res, error, requestId, s.requestIdHeader);
-          }
-          record(req, s, requestId, backend, outcome, cause, attempt, facts, pickState);
-        },
+    const hasIdempotencyKey = s.retry !== undefined && req.headers[s.retry.idempotencyKeyHeader] !== undefined;
+    if (s.retry !== undefined) runtime.retryBudget.deposit(now());
+    const exchange = {
+      req, res, generation, requestId, via, startMs, headers, hashKey, hasIdempotencyKey,
+      wantsPickState: attempt !== undefined,
+      onFinal(final: Backend, outcome: Outcome, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined) {
+        record(req, s, requestId, final, outcome, cause, attempt, facts, pickState);
       },
-      headers,
-      body,
-    );
+    };
+    if (!hasRequestBody(req)) return runExchange({ ...exchange, body: null, isReplayable: true }, backend, exchangeDeps);
+    const contentLength = req.headers['content-length'];
+    // any small body is kept: even a POST may be retried when its connection was refused
+    const isBufferable = s.retry !== undefined && contentLength !== undefined && Number(contentLength) <= s.retry.replayBufferBytes;
+    if (!isBufferable) {
+      const body = contentLength === undefined ? req.pipe(createBodyLimit(s.maxBodyBytes)) : req;
+      return runExchange({ ...exchange, body, isReplayable: false }, backend, exchangeDeps);
+    }
+    // a small body that a retry may need is read whole first (the capped replay buffer)
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => runExchange({ ...exchange, body: Buffer.concat(chunks), isReplayable: true }, backend, exchangeDeps));
   };
 }

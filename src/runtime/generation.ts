@@ -48,6 +48,25 @@ export class Generation {
     return this.#balancer.pick(request, eligible as readonly Candidate[]) as Backend | undefined;
   }
 
+  /**
+   * The service wrapper's re-pick: a retry must not go back to a backend already tried when
+   * another exists. The strategy is asked again a few times; then the first untried eligible wins.
+   */
+  pickAvoiding(request: PickRequest, avoid: readonly Backend[]): Backend | undefined {
+    if (avoid.length === 0) return this.pick(request);
+    const { eligible } = this.eligibleSet;
+    for (let i = 0; i < 3; i++) {
+      const b = this.pick(request);
+      if (b === undefined || !avoid.includes(b)) return b;
+    }
+    return eligible.find((b) => !avoid.includes(b)) ?? this.pick(request);
+  }
+
+  /** Whether an eligible backend other than those in `avoid` exists. */
+  hasOtherThan(avoid: readonly Backend[]): boolean {
+    return this.eligibleSet.eligible.some((b) => !avoid.includes(b));
+  }
+
   findBackend(name: string): Backend | undefined {
     return this.backends.find((b) => b.id === name);
   }

@@ -11,6 +11,7 @@ import { Generation } from './generation.ts';
 import { HealthSupervisor } from './health-supervisor.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
+import { RetryBudget } from '../retry/retry-budget.ts';
 
 export type { RuntimeDeps };
 
@@ -20,6 +21,9 @@ export interface ReloadResult {
   readonly generation: number;
   readonly problems: readonly string[];
 }
+
+/** Deposits older than this no longer fund retries (Finagle's default TTL). */
+const BUDGET_TTL_MS = 10_000;
 
 export type CommandResult = { ok: true; backend: ReturnType<Backend['toJSON']> } | { ok: false; status: number; message: string };
 
@@ -35,16 +39,28 @@ export class Runtime {
 
   /** Telemetry, labelling and the retry model; undefined when [telemetry] enabled = false. */
   readonly retry: RetryIntelligence | undefined;
+  /** Sibyl's own retry budget; outlives generations (a reload must not refill it). */
+  #retryBudget: RetryBudget;
+  /** Plain counts the data path bumps; the gauges below are ratios of their deltas. */
+  readonly tally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0 };
+  #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0 };
+  #budgetSignature: string;
 
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
     this.#deps = deps;
     this.retry = retry;
+    this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
+    this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
     this.#config = config;
     this.#health = new HealthSupervisor(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
     this.#generation = this.#build(config, 1);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
     deps.metrics.configGeneration.set(1);
+  }
+
+  get retryBudget(): RetryBudget {
+    return this.#retryBudget;
   }
 
   get current(): Generation {
@@ -83,6 +99,14 @@ export class Runtime {
       m.backendErrorEwma.set(labels, b.errorEwma);
     }
     this.retry?.publishGauges();
+    const t = this.tally;
+    const requests = t.clientRequests - this.#lastTally.clientRequests;
+    if (requests > 0) {
+      m.amplification.set((t.backendAttempts - this.#lastTally.backendAttempts) / requests);
+      m.clientRetryShare.set((t.clientRetries - this.#lastTally.clientRetries) / requests);
+    }
+    this.#lastTally = { ...t };
+    m.retryBudgetAvailable.set(this.#retryBudget.available(this.#deps.clock.now()));
   }
 
   recentHealthEvents() {
@@ -99,6 +123,11 @@ export class Runtime {
     this.#config = config;
     this.#generation = next;
     this.retry?.reconfigure(config);
+    const signature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
+    if (signature !== this.#budgetSignature) {
+      this.#budgetSignature = signature;
+      this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
+    }
     this.#deps.metrics.configReloads.inc();
     this.#deps.metrics.configGeneration.set(next.id);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: next.id, problems: [] };

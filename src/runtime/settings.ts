@@ -1,5 +1,7 @@
 // What the data path reads, computed once per generation so that proxy/ never reads config.
 import type { Config } from '../config/schema.ts';
+import type { ErrorKind } from '../core/outcome.ts';
+import type { RetryPolicyOptions } from '../retry/retry-policy.ts';
 
 export interface ProxySettings {
   readonly maxConnections: number;
@@ -16,6 +18,31 @@ export interface ProxySettings {
   readonly needsHashKey: boolean;
   readonly accessLog: boolean;
   readonly accessLogSampleRate: number;
+  /** Sibyl's own retries; undefined when [retry] enabled = false or max_retries = 0. */
+  readonly retry: RetrySettings | undefined;
+}
+
+export interface RetrySettings {
+  readonly policy: RetryPolicyOptions;
+  readonly idempotencyKeyHeader: string;
+  readonly replayBufferBytes: number;
+  readonly perTryTimeoutMs: number | undefined;
+}
+
+function retrySettingsFrom(config: Config): RetrySettings | undefined {
+  const r = config.retry;
+  if (!r.enabled || r.maxRetries === 0) return undefined;
+  return Object.freeze({
+    policy: {
+      maxRetries: r.maxRetries,
+      retryOnStatuses: new Set(r.retryOnStatuses),
+      retryOnErrorKinds: new Set<ErrorKind>(r.retryOnErrors),
+      backoff: { baseMs: r.backoffBase, maxMs: r.backoffMax },
+    },
+    idempotencyKeyHeader: r.idempotencyKeyHeader.toLowerCase(),
+    replayBufferBytes: r.replayBufferBytes,
+    perTryTimeoutMs: r.perTryTimeout,
+  });
 }
 
 export function proxySettingsFrom(config: Config): ProxySettings {
@@ -34,5 +61,6 @@ export function proxySettingsFrom(config: Config): ProxySettings {
     needsHashKey: config.strategy.algorithm === 'ip_hash',
     accessLog: config.log.accessLog,
     accessLogSampleRate: config.log.accessLogSampleRate,
+    retry: retrySettingsFrom(config),
   });
 }

@@ -1,0 +1,125 @@
+// forward -> classify -> [retry -> pick] for one client request: the attempt loop. A retryable
+// response is held back (forward.ts) until the retry policy has decided; a retry goes to a
+// backend not tried yet, after a jittered backoff, only while the client is still there.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Errors, type ErrorSpec } from '../core/errors.ts';
+import { ErrorKind, type Outcome } from '../core/outcome.ts';
+import type { Rng } from '../core/rng.ts';
+import type { Metrics } from '../metrics/catalogue.ts';
+import { decideRetry } from '../retry/retry-policy.ts';
+import type { Backend } from '../runtime/backend.ts';
+import type { Generation } from '../runtime/generation.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { forward, releaseHeld, type ResponseFacts } from './forward.ts';
+import { sendError } from './respond.ts';
+
+/** Backend state read when it was picked, for telemetry. */
+export interface PickState {
+  readonly latencyEwmaMs: number;
+  readonly errorEwma: number;
+  readonly inFlight: number;
+}
+
+export interface ExchangeDeps {
+  readonly runtime: Runtime;
+  readonly metrics: Metrics;
+  readonly rng: Rng;
+  readonly now: () => number;
+  readonly isDraining: () => boolean;
+}
+
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly generation: Generation;
+  readonly requestId: string;
+  readonly via: string | undefined;
+  readonly startMs: number;
+  readonly headers: string[];
+  readonly hashKey: string;
+  readonly body: Readable | Buffer | null;
+  /** The body can be sent again (none, or buffered whole). */
+  readonly isReplayable: boolean;
+  readonly hasIdempotencyKey: boolean;
+  readonly wantsPickState: boolean;
+  /** Called once, with the attempt whose response the client got. */
+  readonly onFinal: (backend: Backend, outcome: Outcome, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined) => void;
+}
+
+function isClientGone(res: ServerResponse): boolean {
+  return res.destroyed || res.writableEnded;
+}
+
+export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): void {
+  const s = x.generation.settings;
+  const retry = s.retry;
+  const tried: Backend[] = [];
+  let retries = 0;
+
+  const finish = (backend: Backend, outcome: Outcome, error: ErrorSpec | undefined, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined): void => {
+    if (facts.held !== undefined) releaseHeld(x.res, facts.held, deps.isDraining());
+    else if (error !== undefined) {
+      if (error === Errors.bodyTooLarge) deps.metrics.limitRejections.inc({ limit: 'body_size' });
+      // the rest of the request body will not be read: answer, then close the connection
+      if (!x.req.complete) x.res.shouldKeepAlive = false;
+      if (error !== Errors.clientAborted) sendError(x.res, error, x.requestId, s.requestIdHeader);
+    }
+    x.onFinal(backend, outcome, cause, facts, pickState);
+  };
+
+  const attempt = (backend: Backend): void => {
+    tried.push(backend);
+    const pickState = x.wantsPickState ? { latencyEwmaMs: backend.latencyEwmaMs, errorEwma: backend.errorEwma, inFlight: backend.inFlight } : undefined;
+    const mayRetry = retry !== undefined && x.isReplayable && retries < retry.policy.maxRetries;
+    backend.inFlight++;
+    deps.metrics.backendAttempts.inc();
+    deps.runtime.tally.backendAttempts++;
+    forward(
+      {
+        req: x.req, res: x.res, backend, requestId: x.requestId, via: x.via, startMs: x.startMs, now: deps.now, isDraining: deps.isDraining,
+        requestIdHeader: s.requestIdHeader,
+        holdStatuses: mayRetry ? retry.policy.retryOnStatuses : undefined,
+        headersTimeoutMs: retry?.perTryTimeoutMs,
+        onDone(outcome, error, cause, facts) {
+          backend.inFlight--;
+          if (outcome.errorKind !== ErrorKind.aborted) deps.runtime.recordOutcome(backend, outcome);
+          const isFailure = error !== undefined || facts.held !== undefined;
+          if (retry === undefined || !isFailure || outcome.errorKind === ErrorKind.aborted) return finish(backend, outcome, error, cause, facts, pickState);
+          if (isClientGone(x.res)) {
+            deps.metrics.retryDecisions.inc({ decision: 'client_gone' });
+            return finish(backend, outcome, error, cause, facts, pickState);
+          }
+          const decision = decideRetry(
+            {
+              method: x.req.method ?? 'GET',
+              hasIdempotencyKey: x.hasIdempotencyKey,
+              isBodyReplayable: x.isReplayable,
+              isResponseStarted: x.res.headersSent,
+              status: outcome.status,
+              errorKind: outcome.errorKind,
+              retriesSoFar: retries,
+              hasOtherBackend: x.generation.hasOtherThan(tried),
+            },
+            retry.policy,
+            deps.runtime.retryBudget,
+            deps.now(),
+            deps.rng,
+          );
+          deps.metrics.retryDecisions.inc({ decision: decision.shouldRetry ? 'retried' : decision.reason });
+          if (!decision.shouldRetry) return finish(backend, outcome, error, cause, facts, pickState);
+          retries++;
+          setTimeout(() => {
+            const next = isClientGone(x.res) ? undefined : x.generation.pickAvoiding({ hashKey: x.hashKey }, tried);
+            if (next === undefined || tried.includes(next)) return finish(backend, outcome, error, cause, facts, pickState);
+            attempt(next);
+          }, decision.delayMs);
+        },
+      },
+      x.headers,
+      // a Buffer can be sent again; a stream only once
+      x.body,
+    );
+  };
+  attempt(first);
+}
