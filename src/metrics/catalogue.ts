@@ -38,6 +38,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     backendAttempts: new Counter({ name: 'sibyl_retry_backend_attempts_total', help: 'Attempts sent to backends (first attempts and Sibyl\'s retries).', registers: r }),
     amplification: new Gauge({ name: 'sibyl_retry_amplification', help: 'Backend attempts per client request over the last [metrics] interval (1 = no retries by Sibyl).', registers: r }),
     clientRetryShare: new Gauge({ name: 'sibyl_retry_client_retry_ratio', help: 'Share of client requests over the last [metrics] interval that were client retries (attempt number > 1).', registers: r }),
+    paced: new Counter({ name: 'sibyl_retry_paced_total', help: 'Responses Sibyl answered itself (503 no backend) with a jittered Retry-After sized from the pool\'s recovery and the predicted retry probability.', registers: r }),
     retryBudgetAvailable: new Gauge({ name: 'sibyl_retry_budget_available', help: 'Retries the budget would allow right now.', registers: r }),
     telemetryEvents: new Counter({ name: 'sibyl_telemetry_events_total', help: 'Attempt events recorded (one per finished attempt).', registers: r }),
     attempts: new Counter({ name: 'sibyl_telemetry_attempts_total', help: 'Requests by attempt number as Sibyl recognised them (1, 2, 3, 4+): attempts above 1 are client retries.', labelNames: ['attempt'], registers: r }),

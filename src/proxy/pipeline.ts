@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
 import type { AttemptStart } from '../runtime/retry-intelligence.ts';
+import type { Generation } from '../runtime/generation.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
@@ -40,6 +41,13 @@ const LIMIT_LABELS = new Map<ErrorSpec, string>([
 export function clientIpOf(req: IncomingMessage): string {
   const ip = req.socket.remoteAddress ?? '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** pick, retry-aware: a client retry avoids the backend that failed (or stalled) its previous attempt. */
+function pickFor(generation: Generation, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
+  if (avoidBackendId === undefined) return generation.pick({ hashKey });
+  const avoid = generation.findBackend(avoidBackendId);
+  return avoid === undefined ? generation.pick({ hashKey }) : generation.pickAvoiding({ hashKey }, [avoid]);
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -83,6 +91,13 @@ export function createPipeline(deps: PipelineDeps) {
     if (spec === Errors.noBackend) metrics.noBackend.inc();
     // the request body (if any) is not wanted: close after answering rather than read it
     if (hasRequestBody(req)) res.shouldKeepAlive = false;
+    if (spec === Errors.noBackend) {
+      const retryAfter = runtime.retryAfterSeconds();
+      sendError(res, spec, requestId, s.requestIdHeader, { 'retry-after': String(retryAfter) });
+      metrics.paced.inc();
+      record(req, s, requestId, undefined, { status: spec.status, errorKind: ErrorKind.noBackend, latencyMs: now() - startMs }, undefined, attempt, { bytesOut: 0, retryAfterSec: retryAfter, held: undefined }, undefined);
+      return;
+    }
     sendError(res, spec, requestId, s.requestIdHeader);
     record(req, s, requestId, undefined, { status: spec.status, errorKind: spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, NO_RESPONSE_FACTS, undefined);
   }
@@ -104,8 +119,9 @@ export function createPipeline(deps: PipelineDeps) {
 
     // a request without the configured hash header falls back to its client IP
     const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();
-    const backend = generation.pick({ hashKey });
+    const backend = pickFor(generation, hashKey, attempt?.ticket.avoidBackendId);
     if (backend === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
+    if (attempt !== undefined) attempt.ticket.backendId = backend.id;
 
     const via = s.addViaHeader ? `1.1 sibyl` : undefined;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });

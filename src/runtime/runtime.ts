@@ -22,6 +22,8 @@ export interface ReloadResult {
   readonly problems: readonly string[];
 }
 
+const MAX_RETRY_AFTER_SECONDS = 60;
+
 /** Deposits older than this no longer fund retries (Finagle's default TTL). */
 const BUDGET_TTL_MS = 10_000;
 
@@ -173,6 +175,25 @@ export class Runtime {
       this.#health.note(b.id, 'weight', String(weight));
       this.#health.refreshWeights();
     });
+  }
+
+  /**
+   * Pacing: the Retry-After for a 503 Sibyl answers itself. The pool's recovery is estimated from
+   * the earliest end of an ejection or, when backends are only unhealthy, the time health checks
+   * need to readmit one; clients predicted to retry are spread uniformly over
+   * [recovery / 2, recovery x (1 + P(retry))], so that those honouring it do not come back together.
+   */
+  retryAfterSeconds(): number {
+    const now = this.#deps.clock.now();
+    const ends = this.#health.outlierSnapshot().filter((e) => e.isEjected && e.ejectedUntil !== undefined).map((e) => (e.ejectedUntil as number) - now);
+    const h = this.#config.health;
+    const readmitMs = h.enabled ? h.interval * h.healthyThreshold : 1000;
+    const recoveryMs = Math.max(1000, ends.length > 0 ? Math.min(...ends) : readmitMs);
+    const p = this.retry?.predict({ status: 503, attempt: 1 }) ?? 0.5;
+    const low = recoveryMs / 2;
+    const high = recoveryMs * (1 + p);
+    const seconds = Math.round((low + this.#deps.rng.next() * (high - low)) / 1000);
+    return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, seconds));
   }
 
   outlierSnapshot() {

@@ -9,7 +9,7 @@ function harness(maxTracked = 1000) {
   const labelled: LabelledEvent[] = [];
   let evicted = 0;
   const labeller = new RetryLabeller({ windowMs: WINDOW, maxTracked }, { onLabelled: (e) => labelled.push(e), onEvict: (n) => (evicted += n) });
-  const event = (id: string, attempt: number) => ({ requestId: id, attempt, retried: 0 }) as unknown as PendingEvent;
+  const event = (id: string, attempt: number, status = 200, backend = 'b1') => ({ requestId: id, attempt, retried: 0, status, errorKind: 'none', backend }) as unknown as PendingEvent;
   /** One request from arrival to end. */
   const request = (id: string, client: string, fp: string, start: number, end: number) => {
     const t = labeller.arrive(client, fp, start);
@@ -103,4 +103,21 @@ test('a client hammering one URL keeps bounded state and a saturating attempt nu
   assert.equal(last, 33);
   assert.equal(h.labeller.trackedKeys, 1);
   assert.equal(h.labelled.length, 9_999, 'each request was retried by the next');
+});
+
+test('a client retry carries the backend to avoid: the one that failed it, or the one it gave up on', () => {
+  const labelled: LabelledEvent[] = [];
+  const labeller = new RetryLabeller({ windowMs: WINDOW, maxTracked: 10 }, { onLabelled: (e) => labelled.push(e), onEvict: () => {} });
+  const ev = (status: number, backend: string) => ({ requestId: 'x', attempt: 1, retried: 0, status, errorKind: 'none', backend }) as unknown as PendingEvent;
+  const a = labeller.arrive('c', 'f', 0);
+  assert.equal(a.avoidBackendId, undefined);
+  labeller.finish('c', 'f', a, ev(503, 'b1'), 10);
+  const b = labeller.arrive('c', 'f', 20);
+  assert.equal(b.avoidBackendId, 'b1', 'the 503 came from b1');
+  labeller.finish('c', 'f', b, ev(200, 'b2'), 30);
+  const c = labeller.arrive('c', 'f', 40);
+  assert.equal(c.avoidBackendId, undefined, 'a success is not avoided');
+  c.backendId = 'b3';
+  const d = labeller.arrive('c', 'f', 50);
+  assert.equal(d.avoidBackendId, 'b3', 'still in flight: the client gave up on b3');
 });

@@ -14,6 +14,13 @@ export type PendingEvent = AttemptEvent & { retried: 0 | 1 };
 export interface Ticket {
   readonly attempt: number;
   readonly startedAt: number;
+  /** The backend that served this attempt (set by the data path when it picks). */
+  backendId: string | undefined;
+  /**
+   * For a client retry: the backend of the previous attempt when that attempt failed (5xx or a
+   * transport error) or is still in flight (the client gave up on it). Retry-aware routing avoids it.
+   */
+  readonly avoidBackendId: string | undefined;
   endedAt: number;
   isRetried: boolean;
   event: PendingEvent | undefined;
@@ -43,6 +50,13 @@ export interface RetryLabellerSinks {
   readonly onEvict: (lostAttempts: number) => void;
 }
 
+function failedBackendOf(previous: Ticket): string | undefined {
+  const e = previous.event;
+  if (e === undefined) return previous.backendId; // still in flight: the client gave up on it
+  const isFailure = e.status >= 500 || (e.errorKind !== 'none' && e.errorKind !== 'aborted') || e.status === 0;
+  return isFailure && e.backend !== 'none' ? e.backend : undefined;
+}
+
 export class RetryLabeller {
   readonly #windowMs: number;
   readonly #maxTracked: number;
@@ -67,7 +81,9 @@ export class RetryLabeller {
     const key = `${clientKey}:${fingerprint}`;
     const entry = this.#entries.get(key);
     let attempt = 1;
+    let avoidBackendId: string | undefined;
     if (entry !== undefined) {
+      avoidBackendId = failedBackendOf(entry.last);
       this.#entries.delete(key); // re-inserted below: Map order is our LRU order
       const since = now - this.#windowMs;
       while (entry.arrivals.length > 0 && (entry.arrivals[0] as number) < since) entry.arrivals.shift();
@@ -82,7 +98,7 @@ export class RetryLabeller {
       }
       entry.open = entry.open.filter((t) => !t.isEmitted);
     }
-    const ticket: Ticket = { attempt, startedAt: now, endedAt: Number.NaN, isRetried: false, event: undefined, isEmitted: false };
+    const ticket: Ticket = { attempt, startedAt: now, endedAt: Number.NaN, isRetried: false, event: undefined, isEmitted: false, backendId: undefined, avoidBackendId };
     const next = entry ?? { open: [], last: ticket, arrivals: [] };
     next.open.push(ticket);
     next.arrivals.push(now);

@@ -166,6 +166,8 @@ describe('503 when no backend is available, with the request id', { timeout: 60_
     const given = await get({ 'x-request-id': 'drained-1' });
     const body = assertSibylError(given, 503, 'SIBYL_ERR_ROUTE_NO_BACKEND');
     assert.equal(body.requestId, 'drained-1');
+    // pacing: Sibyl's own 503 tells clients when to come back, as whole seconds
+    assert.match(String(given.headers['retry-after']), /^[1-9]\d?$/);
     const generated = await get();
     assert.match(assertSibylError(generated, 503, 'SIBYL_ERR_ROUTE_NO_BACKEND').requestId, UUID);
     assert.equal(a.seen.length + b.seen.length, 0);
