@@ -7,6 +7,7 @@ import { generateTelemetryCommand } from './cli/generate-telemetry.ts';
 import { predictCommand } from './cli/predict.ts';
 import { trainCommand } from './cli/train.ts';
 import { serveCommand } from './cli/serve.ts';
+import { simulateCommand } from './cli/simulate.ts';
 import { validateCommand } from './cli/validate.ts';
 
 function portNumber(value: string): string {
@@ -94,5 +95,15 @@ program
   .description('read events (JSON lines) on stdin, write their retry probability (JSON lines) on stdout')
   .requiredOption('--model <file>', 'model snapshot (JSON)')
   .action(predictCommand);
+
+program
+  .command('simulate')
+  .description('run the retry-storm simulator: scenarios x policies (round_robin, nginx-like, envoy-like, haproxy-tuned, sibyl), deterministic per seed')
+  .option('--scenario <name>', 'all, one-bad-backend, one-slow-backend, brownout or metastable', 'all')
+  .option('--seed <n>', 'random seed (same seed, same results)', '1')
+  .option('--scale <scale>', 'small (CI) or full', 'full')
+  .option('--out <file>', 'write a Markdown report (e.g. docs/retry-storms-sim.md)')
+  .option('--svg <file>', 'write an SVG plot of goodput over time (e.g. docs/retry-storms-sim.svg)')
+  .action(simulateCommand);
 
 await program.parseAsync(process.argv);

@@ -23,6 +23,7 @@ export const Errors = {
   upstreamTimeout: spec('SIBYL_ERR_UPSTREAM_TIMEOUT', 504, 'upstream', false, 'the backend did not answer in time'),
   noBackend: spec('SIBYL_ERR_ROUTE_NO_BACKEND', 503, 'internal', true, 'no backend is available'),
   overCapacity: spec('SIBYL_ERR_PROTECT_MAX_CONNECTIONS', 503, 'internal', true, 'too many connections'),
+  shed: spec('SIBYL_ERR_PROTECT_SHED', 503, 'internal', true, 'overloaded: the request was shed, retry after the Retry-After delay'),
   shuttingDown: spec('SIBYL_ERR_LIFECYCLE_SHUTTING_DOWN', 503, 'internal', true, 'the proxy is shutting down'),
   badRequest: spec('SIBYL_ERR_CLIENT_BAD_REQUEST', 400, 'downstream', false, 'malformed request'),
   forbiddenProxy: spec('SIBYL_ERR_CLIENT_NOT_A_PROXY', 400, 'downstream', false, 'absolute-form requests for other hosts and CONNECT are refused'),

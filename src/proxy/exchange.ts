@@ -47,6 +47,11 @@ export interface Exchange {
   readonly onFinal: (backend: Backend, outcome: Outcome, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined) => void;
 }
 
+/** What the concurrency limiter treats as the backend saying "too much". */
+function isOverloadSignal(o: Outcome): boolean {
+  return o.status === 503 || o.status === 504 || o.errorKind === ErrorKind.timeout || o.errorKind === ErrorKind.connectTimeout || o.errorKind === ErrorKind.refused;
+}
+
 function isClientGone(res: ServerResponse): boolean {
   return res.destroyed || res.writableEnded;
 }
@@ -68,6 +73,20 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
     x.onFinal(backend, outcome, cause, facts, pickState);
   };
 
+  /** Gives the backend's concurrency slot back with what this attempt says about its load. */
+  const releaseSlot = (backend: Backend, outcome: Outcome, error: ErrorSpec | undefined): void => {
+    if (error === Errors.clientAborted) {
+      // the client left while the backend worked for it: waste, and a sample of its patience
+      deps.metrics.waste.inc();
+      deps.runtime.patience.observe(deps.now() - x.startMs);
+    }
+    const limiter = backend.limiter;
+    if (limiter === undefined) return;
+    if (outcome.errorKind === ErrorKind.aborted) limiter.cancel();
+    else limiter.release(outcome.latencyMs, isOverloadSignal(outcome), deps.now());
+    deps.runtime.admission.pump();
+  };
+
   const attempt = (backend: Backend): void => {
     tried.push(backend);
     const pickState = x.wantsPickState ? { latencyEwmaMs: backend.latencyEwmaMs, errorEwma: backend.errorEwma, inFlight: backend.inFlight } : undefined;
@@ -83,6 +102,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
         headersTimeoutMs: retry?.perTryTimeoutMs,
         onDone(outcome, error, cause, facts) {
           backend.inFlight--;
+          releaseSlot(backend, outcome, error);
           if (outcome.errorKind !== ErrorKind.aborted) deps.runtime.recordOutcome(backend, outcome);
           const isFailure = error !== undefined || facts.held !== undefined;
           if (retry === undefined || !isFailure || outcome.errorKind === ErrorKind.aborted) return finish(backend, outcome, error, cause, facts, pickState);
@@ -110,7 +130,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
           if (!decision.shouldRetry) return finish(backend, outcome, error, cause, facts, pickState);
           retries++;
           setTimeout(() => {
-            const next = isClientGone(x.res) ? undefined : x.generation.pickAvoiding({ hashKey: x.hashKey }, tried);
+            const next = isClientGone(x.res) ? undefined : x.generation.pickWithCapacity({ hashKey: x.hashKey }, tried);
             if (next === undefined || tried.includes(next)) return finish(backend, outcome, error, cause, facts, pickState);
             attempt(next);
           }, decision.delayMs);

@@ -43,11 +43,26 @@ export function clientIpOf(req: IncomingMessage): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
-/** pick, retry-aware: a client retry avoids the backend that failed (or stalled) its previous attempt. */
+/**
+ * pick, retry-aware and capacity-aware: a client retry avoids the backend that failed (or stalled)
+ * its previous attempt; with load shedding on, the backend's slot is taken (undefined: all full).
+ */
 function pickFor(generation: Generation, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
-  if (avoidBackendId === undefined) return generation.pick({ hashKey });
-  const avoid = generation.findBackend(avoidBackendId);
-  return avoid === undefined ? generation.pick({ hashKey }) : generation.pickAvoiding({ hashKey }, [avoid]);
+  const avoid = avoidBackendId === undefined ? undefined : generation.findBackend(avoidBackendId);
+  return generation.pickWithCapacity({ hashKey }, avoid === undefined ? NOTHING_TO_AVOID : [avoid]);
+}
+
+const NOTHING_TO_AVOID: readonly Backend[] = [];
+
+interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly generation: Generation;
+  readonly requestId: string;
+  readonly startMs: number;
+  readonly attempt: AttemptStart | undefined;
+  readonly clientIp: string;
+  readonly hashKey: string;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -91,18 +106,20 @@ export function createPipeline(deps: PipelineDeps) {
     if (spec === Errors.noBackend) metrics.noBackend.inc();
     // the request body (if any) is not wanted: close after answering rather than read it
     if (hasRequestBody(req)) res.shouldKeepAlive = false;
-    if (spec === Errors.noBackend) {
+    if (spec === Errors.noBackend || spec === Errors.shed) {
+      // pacing: Sibyl's own 503s say when to come back, jittered so clients do not return together
       const retryAfter = runtime.retryAfterSeconds();
       sendError(res, spec, requestId, s.requestIdHeader, { 'retry-after': String(retryAfter) });
       metrics.paced.inc();
-      record(req, s, requestId, undefined, { status: spec.status, errorKind: ErrorKind.noBackend, latencyMs: now() - startMs }, undefined, attempt, { bytesOut: 0, retryAfterSec: retryAfter, held: undefined }, undefined);
+      const errorKind = spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none;
+      record(req, s, requestId, undefined, { status: spec.status, errorKind, latencyMs: now() - startMs }, undefined, attempt, { bytesOut: 0, retryAfterSec: retryAfter, held: undefined }, undefined);
       return;
     }
     sendError(res, spec, requestId, s.requestIdHeader);
     record(req, s, requestId, undefined, { status: spec.status, errorKind: spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, NO_RESPONSE_FACTS, undefined);
   }
 
-  return function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const startMs = now();
     const generation = runtime.current; // read once: the request finishes on this generation
     const s = generation.settings;
@@ -119,10 +136,51 @@ export function createPipeline(deps: PipelineDeps) {
 
     // a request without the configured hash header falls back to its client IP
     const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();
+    const ctx: RequestContext = { req, res, generation, requestId, startMs, attempt, clientIp, hashKey };
     const backend = pickFor(generation, hashKey, attempt?.ticket.avoidBackendId);
-    if (backend === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
-    if (attempt !== undefined) attempt.ticket.backendId = backend.id;
+    if (backend !== undefined) return start(ctx, backend);
+    if (generation.eligibleSet.eligible.length === 0 || s.shedding === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
+    queue(ctx);
+  };
 
+  /** Every eligible backend is at its concurrency limit: wait in Sibyl's queue, or be shed. */
+  function queue(ctx: RequestContext): void {
+    const { req, res, generation, requestId, startMs, attempt } = ctx;
+    const s = generation.settings;
+    let isStarted = false;
+    const cancel = runtime.admission.enqueue(
+      {
+        tryStart() {
+          const backend = pickFor(generation, ctx.hashKey, attempt?.ticket.avoidBackendId);
+          if (backend === undefined) return false;
+          isStarted = true;
+          start(ctx, backend);
+          return true;
+        },
+        onExpired() {
+          metrics.shed.inc({ reason: 'deadline' });
+          reject(req, res, s, requestId, Errors.shed, startMs, attempt);
+        },
+      },
+      runtime.queueDeadlineMs(),
+    );
+    if (cancel === undefined) {
+      metrics.shed.inc({ reason: 'queue_full' });
+      return reject(req, res, s, requestId, Errors.shed, startMs, attempt);
+    }
+    // a client that leaves while queued is dropped at once: no work is done for nobody
+    res.once('close', () => {
+      if (isStarted || res.writableFinished) return;
+      cancel();
+      metrics.queueAbandoned.inc();
+      runtime.patience.observe(now() - startMs);
+    });
+  }
+
+  /** forward onwards, with a backend whose slot (when load shedding is on) is already taken. */
+  function start(ctx: RequestContext, backend: Backend): void {
+    const { req, res, generation, requestId, startMs, attempt, clientIp, hashKey } = ctx;
+    const s = generation.settings;
     const via = s.addViaHeader ? `1.1 sibyl` : undefined;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
     const hasIdempotencyKey = s.retry !== undefined && req.headers[s.retry.idempotencyKeyHeader] !== undefined;
@@ -146,5 +204,7 @@ export function createPipeline(deps: PipelineDeps) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.once('end', () => runExchange({ ...exchange, body: Buffer.concat(chunks), isReplayable: true }, backend, exchangeDeps));
-  };
+  }
+
+  return handleRequest;
 }

@@ -4,6 +4,7 @@ import { Pool } from 'undici';
 import type { Candidate } from '../balancer/balancer.ts';
 import { decayFactor, ewmaUpdate, peakEwmaUpdate } from '../core/ewma.ts';
 import { isServerFailure, type Outcome } from '../core/outcome.ts';
+import type { ConcurrencyLimiter } from '../protect/concurrency-limiter.ts';
 
 export interface BackendSpec {
   readonly name: string;
@@ -37,6 +38,8 @@ export class Backend implements Candidate {
   isHealthy = true;
   isEjected = false;
   isDraining = false;
+  /** Adaptive concurrency limit ([load_shedding]); undefined when load shedding is off. */
+  limiter: ConcurrencyLimiter | undefined;
   /** When the backend last became healthy (for slow start); -Infinity when it always was. */
   healthySinceMs = -Infinity;
   // One time base per estimate: a failure is a sample of the error EWMA only.

@@ -62,6 +62,21 @@ export class Generation {
     return eligible.find((b) => !avoid.includes(b)) ?? this.pick(request);
   }
 
+  /**
+   * pick with load shedding: a backend that is eligible, not in `avoid`, and has a free slot under
+   * its concurrency limit; the slot is taken. Undefined when every candidate is full (the caller
+   * queues or sheds). Without limiters this is pickAvoiding.
+   */
+  pickWithCapacity(request: PickRequest, avoid: readonly Backend[]): Backend | undefined {
+    const first = this.pickAvoiding(request, avoid);
+    if (first === undefined || first.limiter === undefined) return first;
+    if (!avoid.includes(first) && first.limiter.tryAcquire()) return first;
+    for (const b of this.eligibleSet.eligible) {
+      if (b !== first && !avoid.includes(b) && b.limiter?.tryAcquire() !== false) return b;
+    }
+    return undefined;
+  }
+
   /** Whether an eligible backend other than those in `avoid` exists. */
   hasOtherThan(avoid: readonly Backend[]): boolean {
     return this.eligibleSet.eligible.some((b) => !avoid.includes(b));

@@ -12,6 +12,9 @@ import { HealthSupervisor } from './health-supervisor.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
+import { AdmissionQueue } from '../protect/admission-queue.ts';
+import { createConcurrencyLimiter } from '../protect/concurrency-limiter.ts';
+import { PatienceEstimator } from '../protect/patience.ts';
 
 export type { RuntimeDeps };
 
@@ -23,6 +26,7 @@ export interface ReloadResult {
 }
 
 const MAX_RETRY_AFTER_SECONDS = 60;
+const MIN_QUEUE_WAIT_MS = 20;
 
 /** Deposits older than this no longer fund retries (Finagle's default TTL). */
 const BUDGET_TTL_MS = 10_000;
@@ -45,12 +49,16 @@ export class Runtime {
   #retryBudget: RetryBudget;
   /** Plain counts the data path bumps; the gauges below are ratios of their deltas. */
   readonly tally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0 };
+  /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
+  readonly admission: AdmissionQueue;
+  readonly patience = new PatienceEstimator(1000);
   #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0 };
   #budgetSignature: string;
 
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
     this.#deps = deps;
     this.retry = retry;
+    this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
@@ -109,6 +117,9 @@ export class Runtime {
     }
     this.#lastTally = { ...t };
     m.retryBudgetAvailable.set(this.#retryBudget.available(this.#deps.clock.now()));
+    m.queueLength.set(this.admission.length);
+    m.queueDeadline.set(this.queueDeadlineMs() / 1000);
+    for (const b of this.#generation.backends) if (b.limiter !== undefined) m.concurrencyLimit.set({ backend: b.id }, b.limiter.limit);
   }
 
   recentHealthEvents() {
@@ -177,6 +188,11 @@ export class Runtime {
     });
   }
 
+  /** How long a request may wait for a backend slot: half the clients' observed patience, bounded. */
+  queueDeadlineMs(): number {
+    return this.patience.deadlineMs(MIN_QUEUE_WAIT_MS, this.#config.loadShedding.maxQueueWait);
+  }
+
   /**
    * Pacing: the Retry-After for a 503 Sibyl answers itself. The pool's recovery is estimated from
    * the earliest end of an ejection or, when backends are only unhealthy, the time health checks
@@ -220,6 +236,12 @@ export class Runtime {
 
   #build(config: Config, id: number): Generation {
     const change = buildBackendSet(config, this.#live, () => this.#deps.clock.now());
+    const ls = config.loadShedding;
+    for (const b of change.backends) {
+      // a backend keeps what its limiter learned across reloads; turning shedding off drops it
+      if (!ls.enabled) b.limiter = undefined;
+      else b.limiter ??= createConcurrencyLimiter({ initialLimit: ls.initialLimit, minLimit: ls.minLimit, maxLimit: ls.maxLimit, tolerance: ls.tolerance, backoffRatio: 0.9, probeIntervalMs: ls.probeInterval, probeSamples: 8 });
+    }
     this.#live = new Map(change.backends.map((b) => [b.key, b]));
     for (const b of change.removed) {
       // close() lets in-flight requests of the old generation finish first

@@ -20,6 +20,8 @@ export interface ProxySettings {
   readonly accessLogSampleRate: number;
   /** Sibyl's own retries; undefined when [retry] enabled = false or max_retries = 0. */
   readonly retry: RetrySettings | undefined;
+  /** Load shedding; undefined when [load_shedding] enabled = false. */
+  readonly shedding: { readonly maxQueueWaitMs: number } | undefined;
 }
 
 export interface RetrySettings {
@@ -62,5 +64,6 @@ export function proxySettingsFrom(config: Config): ProxySettings {
     accessLog: config.log.accessLog,
     accessLogSampleRate: config.log.accessLogSampleRate,
     retry: retrySettingsFrom(config),
+    shedding: config.loadShedding.enabled ? { maxQueueWaitMs: config.loadShedding.maxQueueWait } : undefined,
   });
 }

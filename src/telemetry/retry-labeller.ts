@@ -14,11 +14,10 @@ export type PendingEvent = AttemptEvent & { retried: 0 | 1 };
 export interface Ticket {
   readonly attempt: number;
   readonly startedAt: number;
-  /** The backend that served this attempt (set by the data path when it picks). */
-  backendId: string | undefined;
   /**
    * For a client retry: the backend of the previous attempt when that attempt failed (5xx or a
-   * transport error) or is still in flight (the client gave up on it). Retry-aware routing avoids it.
+   * transport error). Retry-aware routing avoids it. A duplicate of an attempt still in flight is
+   * ambiguous (a hedge, a second tab, or a timeout) and is routed as usual.
    */
   readonly avoidBackendId: string | undefined;
   endedAt: number;
@@ -52,7 +51,7 @@ export interface RetryLabellerSinks {
 
 function failedBackendOf(previous: Ticket): string | undefined {
   const e = previous.event;
-  if (e === undefined) return previous.backendId; // still in flight: the client gave up on it
+  if (e === undefined) return undefined;
   const isFailure = e.status >= 500 || (e.errorKind !== 'none' && e.errorKind !== 'aborted') || e.status === 0;
   return isFailure && e.backend !== 'none' ? e.backend : undefined;
 }
@@ -98,7 +97,7 @@ export class RetryLabeller {
       }
       entry.open = entry.open.filter((t) => !t.isEmitted);
     }
-    const ticket: Ticket = { attempt, startedAt: now, endedAt: Number.NaN, isRetried: false, event: undefined, isEmitted: false, backendId: undefined, avoidBackendId };
+    const ticket: Ticket = { attempt, startedAt: now, endedAt: Number.NaN, isRetried: false, event: undefined, isEmitted: false, avoidBackendId };
     const next = entry ?? { open: [], last: ticket, arrivals: [] };
     next.open.push(ticket);
     next.arrivals.push(now);

@@ -1,0 +1,25 @@
+// Config section of load shedding: adaptive concurrency per backend and the admission queue.
+import * as z from 'zod';
+import { duration } from './fields.ts';
+
+const count = (min: number) => z.int().min(min);
+
+export const loadSheddingSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Limit each backend\'s in-flight requests to a concurrency learned from its latency (AIMD), queue the excess in Sibyl with a deadline, and shed with 503 + Retry-After. Off by default until its start-up probe is tuned for slow backends (docs/operations.md).'),
+    initialLimit: count(1).default(16).describe('Concurrency limit of a backend before anything is learned.'),
+    minLimit: count(1).default(2).describe('Lowest concurrency limit; also the concurrency of the probes that measure a backend\'s no-load latency.'),
+    maxLimit: count(1).default(1000).describe('Highest concurrency limit.'),
+    tolerance: z.number().min(1.1).max(20).default(3).describe('Latency above tolerance x the no-load latency counts as overload and shrinks the limit.'),
+    probeInterval: duration().prefault('30s').describe('How often the no-load latency is measured again (a few requests at min_limit).'),
+    maxQueue: count(0).default(1000).describe('Requests that may wait in Sibyl for a free backend slot; beyond it they are shed at once.'),
+    maxQueueWait: duration().prefault('1s').describe('Longest wait in the queue; the learned client patience lowers it (half the time clients are seen to give up).'),
+  })
+  .superRefine((l, ctx) => {
+    if (l.minLimit > l.initialLimit) ctx.addIssue({ code: 'custom', path: ['minLimit'], message: 'must be <= initial_limit' });
+    if (l.initialLimit > l.maxLimit) ctx.addIssue({ code: 'custom', path: ['initialLimit'], message: 'must be <= max_limit' });
+  })
+  .describe('Load shedding: adaptive concurrency limits and the queue in Sibyl.');

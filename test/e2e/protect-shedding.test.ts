@@ -1,0 +1,82 @@
+// Load shedding through the real binary: beyond each backend's learned concurrency, requests wait
+// in Sibyl's bounded queue; a full queue or a passed deadline sheds with 503 + Retry-After; a
+// queued request whose client leaves is dropped before any backend sees it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { backendsToml, startTestBackend } from '../helpers/backends.ts';
+import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
+import { eventually, startSibyl } from '../helpers/sibyl-process.ts';
+
+const config = (backends: string, queue: string) => `
+[proxy]
+listen_address = "127.0.0.1:0"
+[admin]
+listen_address = "127.0.0.1:0"
+[health]
+enabled = false
+[retry]
+enabled = false
+[load_shedding]
+enabled = true
+min_limit = 2
+${queue}
+${backends}`;
+
+async function slowBackend(t: { after: (fn: () => unknown) => void }, delayMs: number) {
+  const b = await startTestBackend('slow', (_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200, { 'x-served-by': 'slow' });
+      res.end('done');
+    }, delayMs);
+  });
+  t.after(() => b.close());
+  return b;
+}
+
+test('a burst beyond the limit and the queue is shed with 503 + Retry-After, the rest is served', async (t) => {
+  const backend = await slowBackend(t, 300);
+  const sibyl = await startSibyl(config(backendsToml([backend]), 'max_queue = 4\nmax_queue_wait = "5s"'));
+  t.after(() => sibyl.stop());
+  const results = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const res = await request(`${sibyl.proxyUrl}/burst/${i}`);
+      const body = await res.body.text();
+      return { status: res.statusCode, retryAfter: res.headers['retry-after'], body };
+    }),
+  );
+  const served = results.filter((r) => r.status === 200);
+  const shed = results.filter((r) => r.status === 503);
+  // the limiter starts by probing at min_limit = 2: two in flight, four queued, the rest shed
+  assert.equal(served.length, 6, JSON.stringify(results.map((r) => r.status)));
+  assert.equal(shed.length, 14);
+  for (const r of shed) {
+    assert.match(String(r.retryAfter), /^[1-9]\d?$/);
+    assert.equal((JSON.parse(r.body) as { code: string }).code, 'SIBYL_ERR_PROTECT_SHED');
+  }
+  assert.equal(backend.seen.length, 6, 'shed requests never reached the backend');
+  const metrics = await scrapeMetrics(sibyl.adminUrl);
+  assert.equal(sampleValue(metrics, 'sibyl_protect_shed_total', { reason: 'queue_full' }), 14);
+});
+
+test('a queued request past its deadline is shed; one whose client leaves is dropped unseen', async (t) => {
+  const backend = await slowBackend(t, 600);
+  const sibyl = await startSibyl(config(backendsToml([backend]), 'max_queue = 10\nmax_queue_wait = "200ms"'));
+  t.after(() => sibyl.stop());
+  const busy = [request(`${sibyl.proxyUrl}/busy/1`), request(`${sibyl.proxyUrl}/busy/2`)];
+  await eventually(() => backend.seen.length === 2);
+  const late = await request(`${sibyl.proxyUrl}/late`);
+  assert.equal(late.statusCode, 503, 'waited 200 ms for a slot, then shed');
+  await late.body.text();
+  const leaving = new AbortController();
+  const gone = request(`${sibyl.proxyUrl}/gone`, { signal: leaving.signal }).catch((err: Error) => err.name);
+  setTimeout(() => leaving.abort(), 50);
+  assert.equal(await gone, 'AbortError');
+  for (const r of await Promise.all(busy)) await r.body.text();
+  const metrics = (await eventually(async () => {
+    const m = await scrapeMetrics(sibyl.adminUrl);
+    return sampleValue(m, 'sibyl_protect_queue_abandoned_total') === 1 ? m : undefined;
+  })) as string;
+  assert.equal(sampleValue(metrics, 'sibyl_protect_shed_total', { reason: 'deadline' }), 1);
+  assert.deepEqual(backend.seen.map((r) => r.url).sort(), ['/busy/1', '/busy/2'], 'neither the shed nor the abandoned request reached the backend');
+});
