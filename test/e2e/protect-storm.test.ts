@@ -49,7 +49,7 @@ ${backendsToml([backend])}`);
     const r = await storm();
     return r.state === 'metastable' ? r : undefined;
   }, 15_000);
-  assert.ok(report.retryShare >= 0.3, JSON.stringify(report));
+  assert.ok(report !== undefined && report.retryShare >= 0.3, JSON.stringify(report));
   const metrics = await scrapeMetrics(sibyl.adminUrl);
   assert.equal(sampleValue(metrics, 'sibyl_protect_storm_state', { state: 'metastable' }), 1);
   backend.status = 200;
