@@ -65,6 +65,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
       res.writeHead(200, { 'content-type': deps.registry.contentType });
       return void res.end(body);
     }
+    if (path === '/api/storm') return sendJson(res, 200, runtime.storm);
     if (path === '/api/backends') return sendJson(res, 200, { generation: runtime.current.id, backends: runtime.current.backends.map((b) => b.toJSON()) });
     if (path === '/api/config') return sendJson(res, 200, { generation: runtime.current.id, lastReload: runtime.lastReload, config: redactSecrets(runtime.config) });
   }

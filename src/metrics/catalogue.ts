@@ -44,6 +44,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     queueDeadline: new Gauge({ name: 'sibyl_protect_queue_deadline_seconds', help: 'Current queue deadline: half the learned client patience, bounded by [load_shedding] max_queue_wait.', registers: r }),
     concurrencyLimit: new Gauge({ name: 'sibyl_protect_concurrency_limit', help: 'Learned concurrency limit of each backend.', labelNames: ['backend'], registers: r }),
     waste: new Counter({ name: 'sibyl_protect_waste_total', help: 'Backend attempts cut because their client had already gone: work done for nobody.', registers: r }),
+    stormState: new Gauge({ name: 'sibyl_protect_storm_state', help: 'Metastability detector: 1 for the current state (healthy, degraded, metastable = trigger gone, goodput low, retries sustaining).', labelNames: ['state'], registers: r }),
     paced: new Counter({ name: 'sibyl_retry_paced_total', help: 'Responses Sibyl answered itself (503 no backend) with a jittered Retry-After sized from the pool\'s recovery and the predicted retry probability.', registers: r }),
     retryBudgetAvailable: new Gauge({ name: 'sibyl_retry_budget_available', help: 'Retries the budget would allow right now.', registers: r }),
     telemetryEvents: new Counter({ name: 'sibyl_telemetry_events_total', help: 'Attempt events recorded (one per finished attempt).', registers: r }),

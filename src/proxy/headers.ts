@@ -13,7 +13,8 @@ const HOP_BY_HOP = new Set([
 
 /** Header names listed in Connection are hop-by-hop too (RFC 9110 7.6.1). */
 function connectionListed(value: string | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // nearly every message says one of these two: skip the split
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') return undefined;
   let listed: Set<string> | undefined;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();

@@ -74,6 +74,7 @@ export function createPipeline(deps: PipelineDeps) {
 
   function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown, attempt: AttemptStart | undefined, facts: ResponseFacts, pickState: PickState | undefined): void {
     const backendId = backend?.id ?? 'none';
+    if (outcome.status < 500 && outcome.status !== 429 && outcome.errorKind === ErrorKind.none) runtime.tally.clientSuccesses++;
     if (attempt !== undefined) {
       runtime.retry?.end(attempt, {
         requestId,

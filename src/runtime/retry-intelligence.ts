@@ -63,6 +63,7 @@ export class RetryIntelligence {
   readonly #quality: ModelQuality;
   readonly #sink: NdjsonSink | undefined;
   readonly #attemptCounters;
+  readonly #labelCounters;
   #clientKey: (req: { headers: RequestFacts['headers']; clientIp: string }) => string;
   #config: Config;
   #cancelTimers: (() => void)[] = [];
@@ -79,6 +80,7 @@ export class RetryIntelligence {
     this.#profiles = new ClientProfiles({ halfLifeMs: CLIENT_PROFILE_HALF_LIFE_MS, maxClients: t.maxClients });
     this.#quality = createModelQuality(config.model.qualityWindow);
     this.#attemptCounters = ATTEMPT_LABELS.map((a) => m.attempts.labels({ attempt: a }));
+    this.#labelCounters = [m.labels.labels({ retried: '0' }), m.labels.labels({ retried: '1' })] as const;
     this.#learner = new OnlineLearner(t.queueCapacity, { learn: (e, y) => this.#model.learn(e, y) }, {
       onScored: (e, p) => this.#quality.record(e, p, e.retried),
       onDrop: () => m.telemetryDropped.inc({ queue: 'learner' }),
@@ -234,7 +236,7 @@ export class RetryIntelligence {
 
   #onLabelled(event: LabelledEvent): void {
     const m = this.#deps.metrics;
-    m.labels.inc({ retried: String(event.retried) });
+    this.#labelCounters[event.retried].inc();
     this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
     this.#trainedToMs = event.startedAtMs;

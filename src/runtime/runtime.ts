@@ -15,6 +15,7 @@ import { RetryBudget } from '../retry/retry-budget.ts';
 import { AdmissionQueue } from '../protect/admission-queue.ts';
 import { createConcurrencyLimiter } from '../protect/concurrency-limiter.ts';
 import { PatienceEstimator } from '../protect/patience.ts';
+import { MetastabilityDetector, type StormReport } from '../protect/metastability-detector.ts';
 
 export type { RuntimeDeps };
 
@@ -27,6 +28,7 @@ export interface ReloadResult {
 
 const MAX_RETRY_AFTER_SECONDS = 60;
 const MIN_QUEUE_WAIT_MS = 20;
+const STORM_TICK_MS = 1000;
 
 /** Deposits older than this no longer fund retries (Finagle's default TTL). */
 const BUDGET_TTL_MS = 10_000;
@@ -48,11 +50,14 @@ export class Runtime {
   /** Sibyl's own retry budget; outlives generations (a reload must not refill it). */
   #retryBudget: RetryBudget;
   /** Plain counts the data path bumps; the gauges below are ratios of their deltas. */
-  readonly tally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0 };
+  readonly tally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0, clientSuccesses: 0 };
+  readonly #storm = new MetastabilityDetector();
+  #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0 };
+  #cancelStorm: (() => void) | undefined;
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
-  #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0 };
+  #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0, clientSuccesses: 0 };
   #budgetSignature: string;
 
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
@@ -92,6 +97,11 @@ export class Runtime {
   start(): void {
     this.#health.start();
     this.retry?.start();
+    const stormTick = (): void => {
+      this.#observeStorm();
+      this.#cancelStorm = this.#deps.clock.setTimer(STORM_TICK_MS, stormTick);
+    };
+    this.#cancelStorm = this.#deps.clock.setTimer(STORM_TICK_MS, stormTick);
     const tick = (): void => {
       this.publishGauges();
       this.#cancelGauges = this.#deps.clock.setTimer(this.#config.metrics.interval, tick);
@@ -188,6 +198,34 @@ export class Runtime {
     });
   }
 
+  /** The metastability detector's latest view (GET /api/storm). */
+  get storm(): StormReport {
+    return this.#storm.report;
+  }
+
+  #observeStorm(): void {
+    const t = this.tally;
+    const last = this.#stormTally;
+    const requests = t.clientRequests - last.clientRequests;
+    const retries = t.clientRetries - last.clientRetries;
+    const before = this.#storm.report.state;
+    const report = this.#storm.observe(
+      {
+        firstAttempts: requests - retries,
+        retries,
+        successes: t.clientSuccesses - last.clientSuccesses,
+        isCapacityNominal: this.#generation.backends.every((b) => b.isHealthy && !b.isEjected),
+      },
+      this.#deps.clock.now(),
+    );
+    this.#stormTally = { clientRequests: t.clientRequests, clientRetries: t.clientRetries, clientSuccesses: t.clientSuccesses };
+    for (const state of ['healthy', 'degraded', 'metastable'] as const) this.#deps.metrics.stormState.set({ state }, report.state === state ? 1 : 0);
+    if (report.state !== before) {
+      const log = report.state === 'metastable' ? this.#deps.logger.error.bind(this.#deps.logger) : this.#deps.logger.warn.bind(this.#deps.logger);
+      log({ state: report.state, successRatio: report.successRatio, retryShare: report.retryShare }, report.state === 'metastable' ? 'metastable failure: the trigger is gone but retries keep goodput low' : `traffic state: ${report.state}`);
+    }
+  }
+
   /** How long a request may wait for a backend slot: half the clients' observed patience, bounded. */
   queueDeadlineMs(): number {
     return this.patience.deadlineMs(MIN_QUEUE_WAIT_MS, this.#config.loadShedding.maxQueueWait);
@@ -219,6 +257,7 @@ export class Runtime {
   /** Stops health checking and closes upstream pools once their in-flight requests are done. */
   async stop(): Promise<void> {
     this.#cancelGauges?.();
+    this.#cancelStorm?.();
     await this.#health.stop();
     await this.retry?.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));

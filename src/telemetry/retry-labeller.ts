@@ -89,13 +89,17 @@ export class RetryLabeller {
       attempt = entry.arrivals.length + 1;
       // bounded per key: one client hammering one URL must not grow a list per request
       if (entry.arrivals.length >= MAX_COUNTED_ARRIVALS) entry.arrivals.shift();
+      // open holds only attempts not yet known to be retried: a retried one leaves it (finish()
+      // emits it), so a client hammering one URL keeps this list at one or two entries
+      const stillOpen: Ticket[] = [];
       for (const t of entry.open) {
-        if (!t.isRetried && this.#isRetryOf(t, now)) {
+        if (t.isEmitted) continue;
+        if (this.#isRetryOf(t, now)) {
           t.isRetried = true;
           if (t.event !== undefined) this.#emit(t, 1);
-        }
+        } else stillOpen.push(t);
       }
-      entry.open = entry.open.filter((t) => !t.isEmitted);
+      entry.open = stillOpen;
     }
     const ticket: Ticket = { attempt, startedAt: now, endedAt: Number.NaN, isRetried: false, event: undefined, isEmitted: false, avoidBackendId };
     const next = entry ?? { open: [], last: ticket, arrivals: [] };
