@@ -235,7 +235,6 @@ export class RetryIntelligence {
   }
 
   #onLabelled(event: LabelledEvent): void {
-    const m = this.#deps.metrics;
     this.#labelCounters[event.retried].inc();
     this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
