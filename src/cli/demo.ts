@@ -20,18 +20,18 @@ listen_address = "127.0.0.1:${proxyPort}"
 listen_address = "127.0.0.1:${adminPort}"
 
 [strategy]
-algorithm = "adaptive"
+algorithm = "power_of_two"
 
 [health]
 interval = "2s"
 timeout = "1s"
 
 [outlier_detection]
-consecutive_5xx = 3
-base_ejection_time = "5s"
+consecutive_5xx = 6
+base_ejection_time = "3s"
 
 [log]
-level = "warn"
+level = "error"
 access_log = false
 
 [retry]
@@ -43,18 +43,21 @@ ${backends}`;
 export async function demoCommand(options: { port?: string; adminPort?: string; rate?: string; durationSeconds?: string }): Promise<void> {
   const backends = await Promise.all([
     startDemoBackend({ name: 'alpha', latencyMs: 2 }, mathRng),
-    startDemoBackend({ name: 'beta', latencyMs: 8 }, mathRng),
-    startDemoBackend({ name: 'gamma-flaky', latencyMs: 3, failureRate: 0.3 }, mathRng),
+    // a few 503s: Sibyl retries those itself on another backend, the clients never see them
+    startDemoBackend({ name: 'beta', latencyMs: 8, failureRate: 0.05, failureStatus: 503 }, mathRng),
+    // 500s: Sibyl does not retry them itself (retry_on_statuses is 502/503/504), so clients see them
+    startDemoBackend({ name: 'gamma-flaky', latencyMs: 3, failureRate: 0.3, failureStatus: 500 }, mathRng),
   ]);
   const parsed = parseConfigText(demoConfig(backends.map((b) => b.port), Number(options.port ?? 0), Number(options.adminPort ?? 0)), 'demo', {});
   if (!parsed.ok) throw new Error(`demo config invalid: ${JSON.stringify(parsed.problems)}`);
-  const instance = await startInstance(parsed.config, { configPath: undefined, env: {}, logger: createLogger('warn') });
+  const instance = await startInstance(parsed.config, { configPath: undefined, env: {}, logger: createLogger('error') });
   const proxyUrl = `http://127.0.0.1:${instance.proxyAddress.port}`;
   const adminUrl = `http://127.0.0.1:${instance.adminAddress?.port}`;
   const traffic = startTraffic(proxyUrl, { ratePerSecond: Number(options.rate ?? 40), concurrency: 8 });
   process.stdout.write(
     [
-      'Sibyl demo: three backends (alpha, beta, gamma-flaky answers 30 % 503), strategy adaptive, ~40 req/s of traffic',
+      'Sibyl demo: three backends (alpha; beta answers 5 % 503, which Sibyl retries itself; gamma-flaky answers 30 % 500),',
+      'strategy power_of_two, ~40 req/s of traffic',
       'from two client populations: okhttp clients retry a 5xx up to twice, python clients never retry.',
       'Sibyl labels the retries it sees and learns online which responses get retried.',
       `  proxy     ${proxyUrl}/            try: curl -i ${proxyUrl}/hello`,
@@ -71,15 +74,16 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
     const statuses = [...t.byStatus].map(([s, n]) => `${s}:${n}`).join(' ');
     const shares = [...t.byBackend].map(([b, n]) => `${b} ${Math.round((100 * n) / Math.max(1, t.sent))}%`).join(', ');
     const states = instance.runtime.current.backends.map((b) => `${b.id}${b.isEjected ? '(ejected)' : ''}${b.isDraining ? '(draining)' : ''}${b.isHealthy ? '' : '(unhealthy)'}`).join(' ');
-    process.stdout.write(`[demo] sent ${t.sent} (${t.retriesSent} client retries)  status ${statuses}  served by: ${shares}  backends: ${states}\n`);
+    const own = instance.runtime.tally.backendAttempts - instance.runtime.tally.clientRequests;
+    process.stdout.write(`[demo] sent ${t.sent} (${t.retriesSent} client retries; Sibyl retried ${Math.max(0, own)} itself)  status ${statuses}  served by: ${shares}  backends: ${states}  storm: ${instance.runtime.storm.state}\n`);
     const model = instance.runtime.retry?.report();
     if (model !== undefined) {
       const q = model.quality;
       const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
-      const predict = (ua: string) => instance.runtime.retry?.predict({ status: 503, userAgentFamily: ua, attempt: 1 }) ?? 0;
+      const predict = (ua: string) => instance.runtime.retry?.predict({ status: 500, userAgentFamily: ua, attempt: 1 }) ?? 0;
       process.stdout.write(
         `[model] ${model.learned} labels learned; live AUC ${f(q.model.auc)} log loss ${f(q.model.logLoss)} (per-status baseline: AUC ${f(q.baselines.perStatus.auc)} log loss ${f(q.baselines.perStatus.logLoss)}); ` +
-          `P(retry | 503) okhttp ${predict('okhttp').toFixed(2)}, python ${predict('python').toFixed(2)}\n`,
+          `P(retry | 500) okhttp ${predict('okhttp').toFixed(2)}, python ${predict('python').toFixed(2)}\n`,
       );
     }
   }, 3000);

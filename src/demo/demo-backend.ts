@@ -6,8 +6,10 @@ import type { Rng } from '../core/rng.ts';
 export interface DemoBackendOptions {
   readonly name: string;
   readonly bodyBytes?: number;
-  /** Share of requests answered 503 (0..1). */
+  /** Share of requests answered with failureStatus (0..1). */
   readonly failureRate?: number;
+  /** The status of a failed answer (default 503). */
+  readonly failureStatus?: number;
   /** Extra latency added to every request, in ms. */
   readonly latencyMs?: number;
 }
@@ -32,7 +34,7 @@ export async function startDemoBackend(options: DemoBackendOptions, rng: Rng, ho
         return void res.end('ok');
       }
       if (failureRate > 0 && rng.next() < failureRate) {
-        res.writeHead(503, { 'content-type': 'text/plain', 'x-served-by': options.name });
+        res.writeHead(options.failureStatus ?? 503, { 'content-type': 'text/plain', 'x-served-by': options.name });
         return void res.end('flaky backend says no');
       }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length, 'x-served-by': options.name });

@@ -57,7 +57,9 @@ export class MetastabilityDetector {
     const seconds = Number.isNaN(this.#lastAt) ? 1 : Math.max(0.001, (now - this.#lastAt) / 1000);
     this.#lastAt = now;
     const total = w.firstAttempts + w.retries;
-    const successRatio = total === 0 ? 1 : w.successes / total;
+    // successes are counted when responses end, requests when they arrive: a window can see more
+    // of the former, so the ratio is capped at 1
+    const successRatio = total === 0 ? 1 : Math.min(1, w.successes / total);
     const retryShare = total === 0 ? 0 : w.retries / total;
     const rate = w.firstAttempts / seconds;
     const o = this.#options;
