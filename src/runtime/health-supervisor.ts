@@ -35,6 +35,7 @@ export class HealthSupervisor {
   #checker: ActiveHealthChecker | undefined;
   #checkerSignature = '';
   #outliers: OutlierDetector | undefined;
+  #outlierSignature = '';
   #cancelSweep: (() => void) | undefined;
   #events: EventRing<HealthEvent> | undefined;
   #isStarted = false;
@@ -56,6 +57,17 @@ export class HealthSupervisor {
       this.#publish(b);
     }
     const od = config.outlierDetection;
+    const outlierSignature = JSON.stringify(od);
+    if (outlierSignature !== this.#outlierSignature) {
+      // new thresholds: start a fresh detector, and end the ejections the old one made
+      this.#outlierSignature = outlierSignature;
+      this.#outliers = undefined;
+      for (const b of backends) {
+        if (!b.isEjected) continue;
+        b.isEjected = false;
+        this.#publish(b);
+      }
+    }
     this.#outliers ??= createOutlierDetector({
       consecutive5xx: od.enabled ? od.consecutive5xx : 0,
       consecutiveGatewayFailure: od.enabled ? od.consecutiveGatewayFailure : 0,
