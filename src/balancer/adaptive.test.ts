@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createSeededRng } from '../core/rng.ts';
 import { createAdaptive } from './adaptive.ts';
-import { makeCandidate, NO_KEY, shares } from './test-kit.ts';
+import { candidatesArb, makeCandidate, NO_KEY, shares } from './test-kit.ts';
 
 test('adaptive: avoids a backend that fails fast (1 ms, 90 % errors) for a slower healthy one (20 ms)', () => {
   const candidates = [makeCandidate('a', { latencyEwmaMs: 1, errorEwma: 0.9 }), makeCandidate('b', { latencyEwmaMs: 20 })];
@@ -53,16 +53,6 @@ test('adaptive: 100k picks: a fast-failing backend gets none, two healthy equals
   assert.ok(Math.abs(result.get('b')! - 0.5) < 0.01, `b share ${result.get('b')}`);
 });
 
-const candidatesArb = fc.uniqueArray(
-  fc.record({
-    id: fc.string({ minLength: 1, maxLength: 6 }),
-    effectiveWeight: fc.double({ min: 0.01, max: 100, noNaN: true }),
-    inFlight: fc.nat(100),
-    latencyEwmaMs: fc.double({ min: 0, max: 1000, noNaN: true }),
-    errorEwma: fc.double({ min: 0, max: 1, noNaN: true }),
-  }),
-  { minLength: 1, maxLength: 20, selector: (c) => c.id },
-);
 
 test('adaptive: property: always a member; with equal latency and load, the more failing of two never wins', () => {
   fc.assert(

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createSeededRng } from '../core/rng.ts';
 import { Algorithms } from './balancer.ts';
 import { createBalancer } from './create-balancer.ts';
-import { makeCandidate, NO_KEY } from './test-kit.ts';
+import { candidatesArb, makeCandidate, NO_KEY } from './test-kit.ts';
 
 test('createBalancer: builds every configured algorithm', () => {
   for (const algorithm of Algorithms) {
@@ -22,16 +22,6 @@ test('createBalancer: passes errorPenalty to adaptive; undefined keeps the defau
   assert.doesNotThrow(() => createBalancer('adaptive', { rng: createSeededRng(1) }, { errorPenalty: undefined }));
 });
 
-const candidatesArb = fc.uniqueArray(
-  fc.record({
-    id: fc.string({ minLength: 1, maxLength: 6 }),
-    effectiveWeight: fc.double({ min: 0.01, max: 100, noNaN: true }),
-    inFlight: fc.nat(100),
-    latencyEwmaMs: fc.double({ min: 0, max: 1000, noNaN: true }),
-    errorEwma: fc.double({ min: 0, max: 1, noNaN: true }),
-  }),
-  { minLength: 1, maxLength: 20, selector: (c) => c.id },
-);
 
 test('createBalancer: property: every algorithm returns a member for a non-empty set, undefined for an empty one', () => {
   fc.assert(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createSeededRng } from '../core/rng.ts';
 import { createLeastConnections } from './least-connections.ts';
-import { makeCandidate, makeWeighted, NO_KEY, shares } from './test-kit.ts';
+import { candidatesArb, makeCandidate, makeWeighted, NO_KEY, shares } from './test-kit.ts';
 import type { TestCandidate } from './test-kit.ts';
 
 test('least_connections: picks the least loaded candidate', () => {
@@ -66,16 +66,6 @@ test('least_connections: 100k picks under constant concurrency follow the weight
   assert.ok(Math.abs(counts.a / 100_000 - 0.75) < 0.01, `a share ${counts.a / 100_000}`);
 });
 
-const candidatesArb = fc.uniqueArray(
-  fc.record({
-    id: fc.string({ minLength: 1, maxLength: 6 }),
-    effectiveWeight: fc.double({ min: 0.01, max: 100, noNaN: true }),
-    inFlight: fc.nat(100),
-    latencyEwmaMs: fc.double({ min: 0, max: 1000, noNaN: true }),
-    errorEwma: fc.double({ min: 0, max: 1, noNaN: true }),
-  }),
-  { minLength: 1, maxLength: 20, selector: (c) => c.id },
-);
 
 test('least_connections: property: always a member with the lowest load per weight', () => {
   fc.assert(

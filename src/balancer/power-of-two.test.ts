@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createSeededRng } from '../core/rng.ts';
 import { createPowerOfTwo, DEFAULT_LATENCY_MS, peakEwmaCost } from './power-of-two.ts';
-import { makeCandidate, NO_KEY, shares } from './test-kit.ts';
+import { candidatesArb, makeCandidate, NO_KEY, shares } from './test-kit.ts';
 
 test('power_of_two: cost is latency x (inFlight + 1) / weight, with a default latency before the first sample', () => {
   assert.equal(peakEwmaCost(makeCandidate('a', { latencyEwmaMs: 20, inFlight: 3, effectiveWeight: 2 })), 40);
@@ -33,16 +33,6 @@ test('power_of_two: 100k picks over costs ranked 1..4 give 3/6, 2/6, 1/6, 0 with
   assert.equal(result.get('ms4'), 0);
 });
 
-const candidatesArb = fc.uniqueArray(
-  fc.record({
-    id: fc.string({ minLength: 1, maxLength: 6 }),
-    effectiveWeight: fc.double({ min: 0.01, max: 100, noNaN: true }),
-    inFlight: fc.nat(100),
-    latencyEwmaMs: fc.double({ min: 0, max: 1000, noNaN: true }),
-    errorEwma: fc.double({ min: 0, max: 1, noNaN: true }),
-  }),
-  { minLength: 1, maxLength: 20, selector: (c) => c.id },
-);
 
 test('power_of_two: property: always a member, and never the single costliest of two or more', () => {
   fc.assert(

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createSeededRng } from '../core/rng.ts';
 import { createRandom } from './random.ts';
-import { makeCandidate, makeWeighted, NO_KEY, sequence, shares } from './test-kit.ts';
+import { candidatesArb, makeCandidate, makeWeighted, NO_KEY, sequence, shares } from './test-kit.ts';
 
 test('random: same seed, same sequence (randomness is injected)', () => {
   const candidates = makeWeighted([1, 1, 1, 1]);
@@ -31,16 +31,6 @@ test('random: 100k picks with weights 1,2,3,4 are within 1 point of 10/20/30/40 
   [...result.values()].forEach((share, i) => assert.ok(Math.abs(share - expected[i]!) < 0.01, `share ${i}: ${share}`));
 });
 
-const candidatesArb = fc.uniqueArray(
-  fc.record({
-    id: fc.string({ minLength: 1, maxLength: 6 }),
-    effectiveWeight: fc.double({ min: 0.01, max: 100, noNaN: true }),
-    inFlight: fc.nat(100),
-    latencyEwmaMs: fc.double({ min: 0, max: 1000, noNaN: true }),
-    errorEwma: fc.double({ min: 0, max: 1, noNaN: true }),
-  }),
-  { minLength: 1, maxLength: 20, selector: (c) => c.id },
-);
 
 test('random: property: always a member, whatever the weights and the draw (including just below 1)', () => {
   fc.assert(

@@ -1,5 +1,19 @@
-// Test-only helpers shared by the strategy tests. Pure, no dev dependency, so it obeys the folder's rules.
+// Test-only helpers shared by the strategy tests. Pure (fast-check is a dev dependency used only by tests).
+import fc from 'fast-check';
 import type { Balancer, Candidate, PickRequest } from './balancer.ts';
+
+/** Any non-empty set of candidates with distinct ids and arbitrary live state, for property tests. */
+export const candidatesArb = fc.uniqueArray(
+  fc.record({
+    id: fc.string({ minLength: 1, maxLength: 6 }),
+    effectiveWeight: fc.double({ min: 0.01, max: 100, noNaN: true }),
+    inFlight: fc.nat(100),
+    latencyEwmaMs: fc.double({ min: 0, max: 1000, noNaN: true }),
+    errorEwma: fc.double({ min: 0, max: 1, noNaN: true }),
+  }),
+  { minLength: 1, maxLength: 20, selector: (c) => c.id },
+);
+
 
 /** A Candidate whose live fields a test can change between picks, as the runtime does. */
 export type TestCandidate = { -readonly [K in keyof Candidate]: Candidate[K] };

@@ -2,9 +2,8 @@
 // two baselines, with a reliability table. Refuses to pretend: if the model was trained on events
 // of the test slice, it says so.
 import { evaluate, timeOrderedSplit, type Scores } from '../model/evaluation.ts';
-import { readSnapshotFile } from '../model/model-store.ts';
 import { createRetryModel } from '../model/retry-model.ts';
-import { parseFraction, readEventsOrExit } from './read-events-or-exit.ts';
+import { parseFraction, readEventsOrExit, readSnapshotOrExit } from './read-events-or-exit.ts';
 
 function row(name: string, s: Scores): string {
   const f = (x: number | null) => (x === null ? '   n/a' : x.toFixed(4));
@@ -13,13 +12,7 @@ function row(name: string, s: Scores): string {
 
 export async function evaluateCommand(options: { model: string; data: string[]; testFraction: string; json?: boolean }): Promise<void> {
   const testFraction = parseFraction('--test-fraction', options.testFraction);
-  let snapshot;
-  try {
-    snapshot = await readSnapshotFile(options.model);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(1);
-  }
+  const snapshot = await readSnapshotOrExit(options.model);
   const model = createRetryModel({}, snapshot);
   const events = await readEventsOrExit(options.data);
   const split = timeOrderedSplit(events, testFraction);

@@ -3,17 +3,11 @@
 import { createInterface } from 'node:readline';
 import { parsePredictBody, toFeatureInput } from '../admin/predict-api.ts';
 import type { FeatureInput } from '../model/features.ts';
-import { readSnapshotFile } from '../model/model-store.ts';
 import { createRetryModel } from '../model/retry-model.ts';
+import { readSnapshotOrExit } from './read-events-or-exit.ts';
 
 export async function predictCommand(options: { model: string }): Promise<void> {
-  let snapshot;
-  try {
-    snapshot = await readSnapshotFile(options.model);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(1);
-  }
+  const snapshot = await readSnapshotOrExit(options.model);
   const model = createRetryModel({}, snapshot);
   let lineNo = 0;
   let bad = 0;

@@ -1,3 +1,5 @@
+import { readSnapshotFile } from '../model/model-store.ts';
+import type { ModelSnapshot } from '../model/retry-model.ts';
 import type { LabelledEvent } from '../telemetry/attempt-event.ts';
 import { readLabelledEvents } from '../telemetry/event-reader.ts';
 
@@ -26,4 +28,14 @@ export function parseFraction(flag: string, value: string): number {
     process.exit(2);
   }
   return n;
+}
+
+/** Reads a model snapshot; prints why it cannot be used and exits 1 otherwise. */
+export async function readSnapshotOrExit(path: string): Promise<ModelSnapshot> {
+  try {
+    return await readSnapshotFile(path);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
 }

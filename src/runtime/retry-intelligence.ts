@@ -1,14 +1,13 @@
 // Retry intelligence in the running process: every attempt is fingerprinted at accept (attempt
 // number known before the pick), recorded at the end with the model's prediction, labelled after
 // the retry window, and learned from off the data path. See docs/retry-prediction.md.
-import type { ErrorKind } from '../core/outcome.ts';
 import type { Config } from '../config/schema.ts';
 import { createModelQuality, type ModelQuality } from '../model/online-quality.ts';
 import { OnlineLearner } from '../model/learner.ts';
 import type { FeatureInput } from '../model/features.ts';
 import type { RetryModel } from '../model/retry-model.ts';
 import { writeSnapshotFile } from '../model/model-store.ts';
-import type { LabelledEvent } from '../telemetry/attempt-event.ts';
+import type { AttemptEvent, LabelledEvent } from '../telemetry/attempt-event.ts';
 import { ClientProfiles, responseClassOf } from '../telemetry/client-profile.ts';
 import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
 import { fingerprintOf } from '../telemetry/fingerprint.ts';
@@ -39,20 +38,11 @@ export interface RequestFacts {
   readonly clientIp: string;
 }
 
-export interface AttemptEnd {
-  readonly requestId: string;
-  readonly method: string;
-  readonly backend: string;
-  readonly status: number;
-  readonly errorKind: ErrorKind;
-  readonly latencyMs: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly retryAfterSec: number | undefined;
-  readonly backendLatencyEwmaMs: number;
-  readonly backendErrorEwma: number;
-  readonly backendInFlight: number;
-}
+/** What the record phase knows about the attempt, in the event's own words. */
+export type AttemptEnd = Pick<
+  AttemptEvent,
+  'requestId' | 'method' | 'backend' | 'status' | 'errorKind' | 'latencyMs' | 'bytesIn' | 'bytesOut' | 'retryAfterSec' | 'backendLatencyEwmaMs' | 'backendErrorEwma' | 'backendInFlight'
+>;
 
 export class RetryIntelligence {
   readonly #deps: RuntimeDeps;
