@@ -1,5 +1,6 @@
-// The data path, in phase order: accept -> admit -> pick -> forward -> classify -> respond -> record.
-// This file only orders the phases; each phase lives in its own module.
+// The data path, in phase order: accept -> admit -> pick (or queue, or shed) -> forward -> classify
+// -> [retry -> pick] -> respond -> record. This file only orders the phases; each phase lives in
+// its own module (admission, exchange + forward, respond, the runtime's pick and queue).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Errors, type ErrorSpec } from '../core/errors.ts';
 import { ErrorKind, type Outcome } from '../core/outcome.ts';
@@ -44,8 +45,8 @@ export function clientIpOf(req: IncomingMessage): string {
 }
 
 /**
- * pick, retry-aware and capacity-aware: a client retry avoids the backend that failed (or stalled)
- * its previous attempt; with load shedding on, the backend's slot is taken (undefined: all full).
+ * pick, retry-aware and capacity-aware: a client retry avoids the backend that failed its previous
+ * attempt; with load shedding on, the backend's slot is taken (undefined: all full).
  */
 function pickFor(generation: Generation, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
   const avoid = avoidBackendId === undefined ? undefined : generation.findBackend(avoidBackendId);
@@ -117,7 +118,7 @@ export function createPipeline(deps: PipelineDeps) {
       return;
     }
     sendError(res, spec, requestId, s.requestIdHeader);
-    record(req, s, requestId, undefined, { status: spec.status, errorKind: spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, NO_RESPONSE_FACTS, undefined);
+    record(req, s, requestId, undefined, { status: spec.status, errorKind: ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, NO_RESPONSE_FACTS, undefined);
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
