@@ -5,23 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { backendsToml, startTestBackend } from '../helpers/backends.ts';
-import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
+import { httpToml, sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
 import { eventually, startSibyl } from '../helpers/sibyl-process.ts';
 
-const config = (backends: string, queue: string) => `
-[proxy]
-listen_address = "127.0.0.1:0"
-[admin]
-listen_address = "127.0.0.1:0"
-[health]
-enabled = false
-[retry]
-enabled = false
-[load_shedding]
-enabled = true
-min_limit = 2
-${queue}
-${backends}`;
+const config = (backends: string, queue: string) =>
+  httpToml({ rest: `[health]\nenabled = false\n[retry]\nenabled = false\n[load_shedding]\nenabled = true\nmin_limit = 2\n${queue}`, backends });
 
 async function slowBackend(t: { after: (fn: () => unknown) => void }, delayMs: number) {
   const b = await startTestBackend('slow', (_req, res) => {

@@ -4,24 +4,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { backendsToml, startTestBackend } from '../helpers/backends.ts';
-import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
+import { httpToml, sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
 import { eventually, startSibyl } from '../helpers/sibyl-process.ts';
 
 test('GET /api/storm goes healthy -> metastable when retries sustain failures with capacity nominal', async (t) => {
   const backend = await startTestBackend('b');
   t.after(() => backend.close());
-  const sibyl = await startSibyl(`
-[proxy]
-listen_address = "127.0.0.1:0"
-[admin]
-listen_address = "127.0.0.1:0"
-[health]
-enabled = false
-[outlier_detection]
-enabled = false
-[retry]
-enabled = false
-${backendsToml([backend])}`);
+  const sibyl = await startSibyl(
+    httpToml({ rest: '[health]\nenabled = false\n[outlier_detection]\nenabled = false\n[retry]\nenabled = false', backends: backendsToml([backend]) }),
+  );
   t.after(() => sibyl.stop());
   const storm = async () => (await (await request(`${sibyl.adminUrl}/api/storm`)).body.json()) as { state: string; retryShare: number };
   let n = 0;

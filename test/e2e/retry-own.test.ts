@@ -4,25 +4,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { backendsToml, startTestBackend, type TestBackend } from '../helpers/backends.ts';
-import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
+import { httpToml, sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
 import { closedPort } from '../helpers/raw-backend.ts';
 import { startSibyl, type SibylProcess } from '../helpers/sibyl-process.ts';
 
 function toml(backends: string, retry = ''): string {
-  return `
-[proxy]
-listen_address = "127.0.0.1:0"
-[admin]
-listen_address = "127.0.0.1:0"
-[health]
-enabled = false
-[outlier_detection]
-enabled = false
-[strategy]
-algorithm = "round_robin"
-[retry]
-${retry}
-${backends}`;
+  return httpToml({ rest: `[health]\nenabled = false\n[outlier_detection]\nenabled = false\n[strategy]\nalgorithm = "round_robin"\n[retry]\n${retry}`, backends });
 }
 
 async function failingAndHealthy(t: { after: (fn: () => unknown) => void }) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { backendsToml, startTestBackend } from '../helpers/backends.ts';
-import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
+import { httpToml, sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
 import { startSibyl } from '../helpers/sibyl-process.ts';
 
 test('a client retry after a 503 goes to another backend, though ip_hash is sticky', async (t) => {
@@ -14,21 +14,12 @@ test('a client retry after a 503 goes to another backend, though ip_hash is stic
   });
   const good = await startTestBackend('good');
   t.after(() => Promise.all([bad.close(), good.close()]));
-  const sibyl = await startSibyl(`
-[proxy]
-listen_address = "127.0.0.1:0"
-[admin]
-listen_address = "127.0.0.1:0"
-[health]
-enabled = false
-[outlier_detection]
-enabled = false
-[retry]
-enabled = false
-[strategy]
-algorithm = "ip_hash"
-hash_key = "header:x-user"
-${backendsToml([bad, good])}`);
+  const sibyl = await startSibyl(
+    httpToml({
+      rest: '[health]\nenabled = false\n[outlier_detection]\nenabled = false\n[retry]\nenabled = false\n[strategy]\nalgorithm = "ip_hash"\nhash_key = "header:x-user"',
+      backends: backendsToml([bad, good]),
+    }),
+  );
   t.after(() => sibyl.stop());
   const get = async (user: string, path: string) => {
     const res = await request(`${sibyl.proxyUrl}${path}`, { headers: { 'x-user': user, 'x-client-id': user } });
