@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page scripts run in the browser (ES modules; uPlot is a global of its IIFE build).
+    files: ['src/admin/dashboard/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', location: 'readonly', history: 'readonly', sessionStorage: 'readonly', ResizeObserver: 'readonly', uPlot: 'readonly' } },
+  },
+  {
     // Pure strategies: no clock, no randomness, no timers (STYLE.md).
     files: ['src/balancer/**/*.ts'],
     ignores: ['src/balancer/**/*.test.ts'],

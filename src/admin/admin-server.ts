@@ -1,10 +1,12 @@
-// The admin listener: health endpoints, /metrics, and the JSON admin API. It changes state only
-// through runtime commands.
+// The admin listener: health endpoints, /metrics, the JSON admin API and the dashboard. It
+// changes state only through runtime commands.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { loadDashboardAssets, sendAsset } from './dashboard-assets.ts';
+import { dashboardSnapshot } from './dashboard-snapshot.ts';
 import { detailedHealth, healthSummary, type ListenerStatus } from './health-report.ts';
 import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
 import { parsePredictBody, recommendedAction, toFeatureInput } from './predict-api.ts';
@@ -24,7 +26,11 @@ export interface AdminOptions {
   readonly metricsPath: string | undefined;
 }
 
-/** Probes stay open so orchestrators can use them without a secret; everything else needs the token. */
+/**
+ * Probes stay open so orchestrators can use them without a secret; so do the dashboard's static
+ * files, which hold no data (a browser cannot send a bearer token when it opens a URL): the page
+ * asks for the token and sends it with every API call. Everything else needs the token.
+ */
 const OPEN_PATHS = new Set(['/health', '/health/live', '/health/ready']);
 const BACKEND_ACTION = /^\/api\/backends\/([^/]+)\/(drain|undrain|weight)$/;
 
@@ -35,8 +41,11 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Serve
     const given = Buffer.from(req.headers.authorization ?? '');
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
+  const assets = loadDashboardAssets();
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const asset = req.method === 'GET' || req.method === 'HEAD' ? assets.get(path) : undefined;
+    if (asset !== undefined) return sendAsset(req, res, asset);
     if (!OPEN_PATHS.has(path) && !isAuthorised(req)) {
       res.setHeader('www-authenticate', 'Bearer');
       return sendProblem(res, 401, 'SIBYL_ERR_ADMIN_UNAUTHORISED', 'a valid bearer token is required');
@@ -65,6 +74,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
       res.writeHead(200, { 'content-type': deps.registry.contentType });
       return void res.end(body);
     }
+    if (path === '/api/dashboard') return sendJson(res, 200, await dashboardSnapshot(runtime, deps.registry, deps.listener()), 0);
     if (path === '/api/storm') return sendJson(res, 200, runtime.storm);
     if (path === '/api/backends') return sendJson(res, 200, { generation: runtime.current.id, backends: runtime.current.backends.map((b) => b.toJSON()) });
     if (path === '/api/config') return sendJson(res, 200, { generation: runtime.current.id, lastReload: runtime.lastReload, config: redactSecrets(runtime.config) });
@@ -112,7 +122,13 @@ async function modelRoutes(req: IncomingMessage, res: ServerResponse, path: stri
     const p = retry.predict(toFeatureInput(r));
     return { retry_probability: p, recommended_action: recommendedAction(p, thresholds), model_version: modelVersion };
   });
-  return sendJson(res, 200, parsed.isBatch ? { predictions } : predictions[0]);
+  const single = predictions[0];
+  if (!parsed.isBatch && single !== undefined) {
+    // NGINX's auth_request can read only the headers of its subrequest, not a JSON body
+    res.setHeader('x-sibyl-retry-probability', String(single.retry_probability));
+    res.setHeader('x-sibyl-recommended-action', single.recommended_action);
+  }
+  return sendJson(res, 200, parsed.isBatch ? { predictions } : single);
 }
 
 /** The config as served by /api/config: secrets replaced, so a dump never leaks them. */

@@ -60,6 +60,7 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
       'strategy power_of_two, ~40 req/s of traffic',
       'from two client populations: okhttp clients retry a 5xx up to twice, python clients never retry.',
       'Sibyl labels the retries it sees and learns online which responses get retried.',
+      `  dashboard ${adminUrl}/            open it in a browser: live backends, charts, defences, drain buttons`,
       `  proxy     ${proxyUrl}/            try: curl -i ${proxyUrl}/hello`,
       `  metrics   ${adminUrl}/metrics`,
       `  health    ${adminUrl}/health  ${adminUrl}/health/ready  ${adminUrl}/health/detailed`,

@@ -8,6 +8,7 @@ import { SIBYL_BIN } from '../helpers/sibyl-process.ts';
 test('sibyl demo serves traffic, reports it, and exits 0', () => {
   const run = spawnSync(process.execPath, [SIBYL_BIN, 'demo', '--duration-seconds', '7'], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /dashboard\s+http:\/\/127\.0\.0\.1:\d+\//);
   assert.match(run.stdout, /proxy\s+http:\/\/127\.0\.0\.1:\d+\//);
   assert.match(run.stdout, /metrics\s+http:\/\/127\.0\.0\.1:\d+\/metrics/);
   assert.match(run.stdout, /health\s+http:\/\/127\.0\.0\.1:\d+\/health/);
