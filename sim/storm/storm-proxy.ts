@@ -10,18 +10,22 @@ import type { Rng } from '../../src/core/rng.ts';
 import type { EligibilityInput } from '../../src/health/eligibility.ts';
 import { selectEligible } from '../../src/health/eligibility.ts';
 import { createOutlierDetector } from '../../src/health/outlier-detector.ts';
+import { loadSheddingSchema } from '../../src/config/schema-protect.ts';
 import { createConcurrencyLimiter, DEFAULT_LIMITER_OPTIONS, type ConcurrencyLimiter } from '../../src/protect/concurrency-limiter.ts';
+import { PatienceEstimator } from '../../src/protect/patience.ts';
 import { RetryBudget } from '../../src/retry/retry-budget.ts';
 import { decideRetry } from '../../src/retry/retry-policy.ts';
 import type { Agenda } from './agenda.ts';
 import type { BackendServer } from './backend-server.ts';
 import type { AttemptResult } from './client-policies.ts';
-import { PatienceEstimator } from './patience-estimator.ts';
 import type { PolicySpec } from './policies.ts';
 import { Recorder } from './recorder.ts';
 
 /** Sibyl's [strategy] ewma_half_life default. */
 const EWMA_HALF_LIFE_MS = 10_000;
+/** Sibyl's [load_shedding] defaults: max_queue, max_queue_wait; and the runtime's lowest deadline. */
+const SHEDDING = loadSheddingSchema.parse({});
+const MIN_QUEUE_WAIT_MS = 20;
 
 /** One client attempt, as the proxy sees it. */
 export interface Downstream {
@@ -47,6 +51,8 @@ interface Upstream extends Candidate, EligibilityInput {
 
 interface Ticket {
   readonly upstream: Upstream;
+  /** The backend's attempts in flight when this one started, itself included. */
+  readonly loadAtStart: number;
   readonly sentMs: number;
   isCancelled: boolean;
 }
@@ -80,7 +86,7 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
   const balancer = createBalancer(spec.algorithm, { rng }, { errorPenalty: spec.errorPenalty });
   const outlier = spec.outlier === undefined ? undefined : createOutlierDetector(spec.outlier);
   const budget = spec.retry === undefined ? undefined : new RetryBudget(spec.retry.budget);
-  const patience = new PatienceEstimator();
+  const patience = new PatienceEstimator(SHEDDING.maxQueueWait);
   const upstreams: Upstream[] = deps.servers.map((server) => ({
     id: server.id,
     effectiveWeight: 1,
@@ -164,19 +170,12 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
   }
 
   function queueDeadlineMs(): number {
-    return spec.isAdaptiveLimit ? patience.queueDeadlineMs() : (spec.queueTimeoutMs ?? Infinity);
+    return spec.isAdaptiveLimit ? patience.deadlineMs(MIN_QUEUE_WAIT_MS, SHEDDING.maxQueueWait) : (spec.queueTimeoutMs ?? Infinity);
   }
 
-  /** Sibyl: what the backends can serve before the deadline; HAProxy: unbounded (its default). */
+  /** Sibyl: [load_shedding] max_queue; HAProxy: unbounded (its default). */
   function queueCapacity(): number {
-    if (!spec.isAdaptiveLimit) return Infinity;
-    let capacity = 0;
-    for (const u of upstreams) {
-      const limiter = u.limiter as ConcurrencyLimiter;
-      const latencyMs = Number.isFinite(limiter.baselineMs) ? Math.max(limiter.baselineMs, u.latencyEwmaMs) : u.latencyEwmaMs;
-      capacity += latencyMs > 0 ? (limiter.limit * queueDeadlineMs()) / latencyMs : limiter.limit;
-    }
-    return Math.max(16, Math.ceil(capacity));
+    return spec.isAdaptiveLimit ? SHEDDING.maxQueue : Infinity;
   }
 
   function drainQueue(): void {
@@ -199,7 +198,7 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
   function send(ex: Exchange, u: Upstream): void {
     u.inFlight++;
     u.limiter?.tryAcquire();
-    const ticket: Ticket = { upstream: u, sentMs: now(), isCancelled: false };
+    const ticket: Ticket = { upstream: u, loadAtStart: u.inFlight, sentMs: now(), isCancelled: false };
     ex.state = 'upstream';
     ex.ticket = ticket;
     ex.lastBackendId = u.id;
@@ -228,7 +227,7 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
     const u = ticket.upstream;
     const outcome: Outcome = { status, errorKind, latencyMs: now() - ticket.sentMs };
     u.inFlight--;
-    u.limiter?.release(outcome.latencyMs, status === 503 || status === 504 || errorKind !== 'none', now());
+    u.limiter?.release(outcome.latencyMs, status === 503 || status === 504 || errorKind !== 'none', now(), ticket.loadAtStart);
     ex.ticket = undefined;
     recordOutcome(u, outcome);
     if (spec.retry !== undefined && budget !== undefined && isServerFailure(outcome)) {
@@ -256,7 +255,7 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
       // the proxy closes the upstream request; the backend, unaware, serves it anyway
       ticket.isCancelled = true;
       ticket.upstream.inFlight--;
-      ticket.upstream.limiter?.cancel();
+      ticket.upstream.limiter?.abandon(now() - ticket.sentMs, now());
       recordOutcome(ticket.upstream, { status: 0, errorKind: 'aborted', latencyMs: now() - ticket.sentMs });
     }
     ex.state = 'done';

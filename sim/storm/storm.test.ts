@@ -73,7 +73,7 @@ test('observed at small scale: sibyl and haproxy-tuned recover from the metastab
 });
 
 test('the report has a row per policy and phase, and the plot a line per policy', () => {
-  const spec = scenario('one-bad-backend', 'small', 1);
+  const spec = scenario('one-bad-backend', 'full', 1);
   const runs = (['round_robin', 'sibyl'] as const).map((p) => runStorm(spec, p));
   const table = formatTable(runs);
   assert.equal(table.trim().split('\n').length, 1 + 2 * 3);
@@ -83,4 +83,37 @@ test('the report has a row per policy and phase, and the plot a line per policy'
   const svg = formatSvg(runs, 'test');
   assert.equal(svg.match(/<polyline/g)?.length, 2);
   assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+});
+
+// The issue's targets, at full scale (a run takes about 0.2 s; at small scale, 8 workers per
+// backend, one step of the learned limit is 12 % of a backend, too coarse to compare). Sibyl runs in its default configuration; only haproxy-tuned is
+// told the backends' true concurrency and a queue timeout below the client timeout.
+const duringPhase = (run: ReturnType<typeof runStorm>) => run.phases[1] as NonNullable<(typeof run.phases)[1]>;
+
+test('metastable: sibyl keeps >= 90 % of capacity during the spike, with fewer client attempts per request than tuned HAProxy', () => {
+  for (const seed of [1, 2, 3]) {
+    const spec = scenario('metastable', 'full', seed);
+    const sibyl = runStorm(spec, 'sibyl');
+    const haproxy = runStorm(spec, 'haproxy-tuned');
+    const during = duringPhase(sibyl);
+    assert.ok(during.goodputRps >= 0.9 * sibyl.capacityRps, `seed ${seed}: ${during.goodputRps}/s of ${sibyl.capacityRps}/s`);
+    assert.ok(during.clientAmplification < duringPhase(haproxy).clientAmplification, `seed ${seed}: sibyl ${during.clientAmplification} vs haproxy ${duringPhase(haproxy).clientAmplification}`);
+    assert.ok(sibyl.recoverySeconds !== null && sibyl.recoverySeconds <= 5, `seed ${seed}: recovered after ${sibyl.recoverySeconds} s`);
+  }
+});
+
+test('brownout: sibyl has the highest goodput; one bad backend: as good as the NGINX-like and Envoy-like baselines', () => {
+  const brownout = scenario('brownout', 'full', 1);
+  const sibyl = duringPhase(runStorm(brownout, 'sibyl')).goodputRps;
+  for (const baseline of ['round_robin', 'nginx-like', 'envoy-like', 'haproxy-tuned'] as const) {
+    assert.ok(sibyl > duringPhase(runStorm(brownout, baseline)).goodputRps, `brownout: sibyl ${sibyl}/s vs ${baseline}`);
+  }
+  const oneBad = scenario('one-bad-backend', 'full', 1);
+  const s = duringPhase(runStorm(oneBad, 'sibyl'));
+  for (const baseline of ['nginx-like', 'envoy-like'] as const) {
+    const b = duringPhase(runStorm(oneBad, baseline));
+    // within 0.2 %: all three serve 99.9 % of the offered load here, the rest is noise
+    assert.ok(s.goodputRps >= 0.998 * b.goodputRps, `one bad backend: sibyl ${s.goodputRps}/s vs ${baseline} ${b.goodputRps}/s`);
+    assert.ok(s.upstreamAmplification <= b.upstreamAmplification + 0.01, `one bad backend: sibyl ${s.upstreamAmplification} vs ${baseline} ${b.upstreamAmplification}`);
+  }
 });

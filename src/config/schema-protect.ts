@@ -8,15 +8,14 @@ export const loadSheddingSchema = z
   .strictObject({
     enabled: z
       .boolean()
-      .default(false)
-      .describe('Limit each backend\'s in-flight requests to a concurrency learned from its latency (AIMD), queue the excess in Sibyl with a deadline, and shed with 503 + Retry-After. Off by default until its start-up probe is tuned for slow backends (docs/operations.md).'),
+      .default(true)
+      .describe('Limit each backend\'s in-flight requests to a concurrency learned from its latency (AIMD), queue the excess in Sibyl with a deadline, and shed with 503 + Retry-After.'),
     initialLimit: count(1).default(16).describe('Concurrency limit of a backend before anything is learned.'),
-    minLimit: count(1).default(2).describe('Lowest concurrency limit; also the concurrency of the probes that measure a backend\'s no-load latency.'),
+    minLimit: count(1).default(2).describe('Lowest concurrency limit.'),
     maxLimit: count(1).default(1000).describe('Highest concurrency limit.'),
-    tolerance: z.number().min(1.1).max(20).default(3).describe('Latency above tolerance x the no-load latency counts as overload and shrinks the limit.'),
-    probeInterval: duration().prefault('30s').describe('How often the no-load latency is measured again (a few requests at min_limit).'),
-    maxQueue: count(0).default(1000).describe('Requests that may wait in Sibyl for a free backend slot; beyond it they are shed at once.'),
-    maxQueueWait: duration().prefault('1s').describe('Longest wait in the queue; the learned client patience lowers it (half the time clients are seen to give up).'),
+    tolerance: z.number().min(1.1).max(20).default(2).describe('Recent average latency above tolerance x the no-load average (measured under light load) counts as overload and shrinks the limit.'),
+    maxQueue: count(0).default(5000).describe('Requests that may wait in Sibyl for a free backend slot; beyond it they are shed at once.'),
+    maxQueueWait: duration().prefault('1s').describe('Longest wait in the queue; the learned client patience lowers it (three quarters of the time the most impatient tenth of clients wait before giving up).'),
   })
   .superRefine((l, ctx) => {
     if (l.minLimit > l.initialLimit) ctx.addIssue({ code: 'custom', path: ['minLimit'], message: 'must be <= initial_limit' });

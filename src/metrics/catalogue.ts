@@ -41,7 +41,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     shed: new Counter({ name: 'sibyl_protect_shed_total', help: 'Requests shed with 503 + Retry-After because every backend was at its concurrency limit, by reason (queue_full, deadline).', labelNames: ['reason'], registers: r }),
     queueAbandoned: new Counter({ name: 'sibyl_protect_queue_abandoned_total', help: 'Queued requests dropped because their client went away before a slot freed.', registers: r }),
     queueLength: new Gauge({ name: 'sibyl_protect_queue_length', help: 'Requests waiting in Sibyl for a backend slot.', registers: r }),
-    queueDeadline: new Gauge({ name: 'sibyl_protect_queue_deadline_seconds', help: 'Current queue deadline: half the learned client patience, bounded by [load_shedding] max_queue_wait.', registers: r }),
+    queueDeadline: new Gauge({ name: 'sibyl_protect_queue_deadline_seconds', help: 'Current queue deadline: three quarters of the learned client patience (its impatient tail), bounded by [load_shedding] max_queue_wait.', registers: r }),
     concurrencyLimit: new Gauge({ name: 'sibyl_protect_concurrency_limit', help: 'Learned concurrency limit of each backend.', labelNames: ['backend'], registers: r }),
     waste: new Counter({ name: 'sibyl_protect_waste_total', help: 'Backend attempts cut because their client had already gone: work done for nobody.', registers: r }),
     stormState: new Gauge({ name: 'sibyl_protect_storm_state', help: 'Metastability detector: 1 for the current state (healthy, degraded, metastable = trigger gone, goodput low, retries sustaining).', labelNames: ['state'], registers: r }),

@@ -1,73 +1,99 @@
 // Adaptive concurrency limit per backend (AIMD on latency, after Netflix concurrency-limits and
-// Envoy's adaptive concurrency filter): the limit grows by about one per round trip while latency
-// stays within `tolerance` x the backend's no-load latency, and shrinks by `backoffRatio` (at most
-// once per round trip) beyond it or when the backend signals overload. The no-load latency is
-// measured, as Envoy does, by pinning the limit to `minLimit` for a few samples at start and then
-// every `probeIntervalMs`: a backend that is always busy never shows it otherwise. So the
-// concurrency each backend sustains is learned from its latency; nobody configures it.
+// Envoy's adaptive concurrency filter). Answers are taken in rounds of about one limit's worth (a
+// round trip). The fastest answer of a round is compared with the backend's no-load latency: above
+// `tolerance` x it, every request of the round waited in the backend's queue, so the limit shrinks
+// by `backoffRatio`; otherwise it grows by one. An overload status (503/504, timeout, refused)
+// shrinks it at once, at most once per round trip.
+//
+// Why the fastest of a round: queueing delays every request, cheap or expensive, so the minimum
+// rises with it; a mix of cheap and expensive endpoints does not move the minimum, so one slow
+// report endpoint is never mistaken for an overload. The no-load latency is the fastest answer
+// among attempts that started under light load (at most a quarter of the limit in flight), and it
+// is needed from MIN_BASELINE_SAMPLES such answers before latency may shrink anything. An
+// overloaded backend gives no light-load answers, so an overload cannot raise its own baseline.
+// Envoy instead pins the concurrency to a minimum now and then to measure it; that sheds a burst
+// each time and starves slow backends (it did here, in an earlier version).
 // Pure: time is passed in.
 export interface ConcurrencyLimiterOptions {
   readonly initialLimit: number;
   readonly minLimit: number;
   readonly maxLimit: number;
-  /** Latency above tolerance x baseline counts as overload. */
+  /** A round whose fastest answer is above tolerance x the no-load latency is an overload. */
   readonly tolerance: number;
   readonly backoffRatio: number;
-  readonly probeIntervalMs: number;
-  /** Samples taken at minLimit to measure the no-load latency. */
-  readonly probeSamples: number;
 }
 
 export const DEFAULT_LIMITER_OPTIONS: ConcurrencyLimiterOptions = Object.freeze({
   initialLimit: 16,
   minLimit: 2,
   maxLimit: 1000,
-  tolerance: 3,
-  backoffRatio: 0.9,
-  probeIntervalMs: 30_000,
-  probeSamples: 8,
+  tolerance: 2,
+  // 0.9 cut 3 % of the capacity in the simulator's load spike: the limit dipped below the
+  // backends' concurrency after each decrease (sim/storm, seeds 1-3)
+  backoffRatio: 0.95,
 });
+
+/** An attempt ran under light load when at most this share of the limit was in flight as it started. */
+const LIGHT_LOAD_SHARE = 0.25;
+/** Light-load answers needed before latency can signal overload. */
+const MIN_BASELINE_SAMPLES = 20;
+/** A round is about one limit's worth of answers, at least this many. */
+const MIN_ROUND_SAMPLES = 10;
 
 export interface ConcurrencyLimiter {
   readonly limit: number;
   readonly inFlight: number;
+  /** The learned no-load latency; Infinity until a light-load answer was seen. */
   readonly baselineMs: number;
-  readonly isProbing: boolean;
   tryAcquire(): boolean;
-  /** One acquired attempt ended; isOverload: a 503/504, a timeout or a refused connection. */
-  release(latencyMs: number, isOverload: boolean, now: number): void;
-  /** Gives a slot back without a sample (the attempt never ran, or the client left first). */
+  /**
+   * One acquired attempt ended; isOverload: a 503/504, a timeout or a refused connection.
+   * loadAtStart: the backend's attempts in flight when this one started, itself included.
+   */
+  release(latencyMs: number, isOverload: boolean, now: number, loadAtStart: number): void;
+  /** Gives a slot back without a sample (the attempt never ran). */
   cancel(): void;
+  /**
+   * The client left while the backend was still working: the slot is given back (the upstream
+   * request is closed), and the wait so far is a lower bound of the latency. A wait beyond
+   * tolerance x the no-load latency is an overload signal: the backend usually goes on serving
+   * the abandoned request, so ignoring it would let the limit grow while the backend drowns.
+   */
+  abandon(elapsedMs: number, now: number): void;
 }
 
 export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = DEFAULT_LIMITER_OPTIONS): ConcurrencyLimiter {
   let limit = options.initialLimit;
   let inFlight = 0;
   let baselineMs = Number.POSITIVE_INFINITY;
+  let baselineSamples = 0;
+  let roundMinMs = Number.POSITIVE_INFINITY;
+  let roundSamples = 0;
+  let roundMaxLoad = 0;
   let lastDecreaseAt = Number.NEGATIVE_INFINITY;
-  // start by probing: the first samples, at minimum concurrency, give the no-load latency
-  let isProbing = true;
-  let probeMin = Number.POSITIVE_INFINITY;
-  let probeCount = 0;
-  // a probe counts only attempts started at minimum concurrency, after the busy ones have drained
-  let isProbeDrained = true;
-  let nextProbeAt = Number.NaN;
 
-  const effectiveLimit = (): number => (isProbing ? options.minLimit : Math.floor(limit));
+  const isSlow = (latencyMs: number): boolean => baselineSamples >= MIN_BASELINE_SAMPLES && latencyMs > options.tolerance * baselineMs;
 
-  const onProbeSample = (latencyMs: number, isOverload: boolean, now: number): void => {
-    if (!isOverload) probeMin = Math.min(probeMin, latencyMs);
-    if (++probeCount < options.probeSamples) return;
-    if (probeMin !== Number.POSITIVE_INFINITY) baselineMs = Math.max(probeMin, 0.05);
-    isProbing = false;
-    probeCount = 0;
-    probeMin = Number.POSITIVE_INFINITY;
-    nextProbeAt = now + options.probeIntervalMs;
+  const decrease = (now: number): void => {
+    // once per round trip: a burst of slow answers from one overload is one signal, not many
+    if (now - lastDecreaseAt < Math.max(baselineMs, 1)) return;
+    limit = Math.max(options.minLimit, limit * options.backoffRatio);
+    lastDecreaseAt = now;
+  };
+
+  const endRound = (now: number): void => {
+    const isUsed = roundMaxLoad >= Math.floor(limit) * 0.5;
+    if (isSlow(roundMinMs)) decrease(now);
+    // additive increase, only while the limit is actually used (no growth on idle capacity)
+    else if (isUsed) limit = Math.min(options.maxLimit, limit + 1);
+    roundMinMs = Number.POSITIVE_INFINITY;
+    roundSamples = 0;
+    roundMaxLoad = 0;
   };
 
   return {
     get limit() {
-      return effectiveLimit();
+      return Math.floor(limit);
     },
     get inFlight() {
       return inFlight;
@@ -75,41 +101,28 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = DE
     get baselineMs() {
       return baselineMs;
     },
-    get isProbing() {
-      return isProbing;
-    },
     tryAcquire() {
-      if (inFlight >= effectiveLimit()) return false;
+      if (inFlight >= Math.floor(limit)) return false;
       inFlight++;
       return true;
     },
     cancel() {
       if (inFlight > 0) inFlight--;
     },
-    release(latencyMs, isOverload, now) {
+    abandon(elapsedMs, now) {
       if (inFlight > 0) inFlight--;
-      if (isProbing) {
-        if (!isProbeDrained) {
-          isProbeDrained = inFlight < options.minLimit;
-          return;
-        }
-        return onProbeSample(latencyMs, isOverload, now);
+      if (isSlow(elapsedMs)) decrease(now);
+    },
+    release(latencyMs, isOverload, now, loadAtStart) {
+      if (inFlight > 0) inFlight--;
+      if (isOverload) return decrease(now);
+      if (loadAtStart <= Math.max(1, LIGHT_LOAD_SHARE * limit)) {
+        baselineSamples++;
+        baselineMs = Math.max(0.05, Math.min(baselineMs, latencyMs));
       }
-      if (now >= nextProbeAt) {
-        isProbing = true;
-        isProbeDrained = inFlight < options.minLimit;
-        return;
-      }
-      if (isOverload || latencyMs > options.tolerance * baselineMs) {
-        // once per round trip: a burst of slow answers from one overload is one signal, not many
-        if (now - lastDecreaseAt >= Math.max(baselineMs, 1)) {
-          limit = Math.max(options.minLimit, limit * options.backoffRatio);
-          lastDecreaseAt = now;
-        }
-        return;
-      }
-      // additive increase, only while the limit is actually used (no growth on idle capacity)
-      if (inFlight + 1 >= Math.floor(limit) * 0.5) limit = Math.min(options.maxLimit, limit + 1 / limit);
+      roundMinMs = Math.min(roundMinMs, latencyMs);
+      roundMaxLoad = Math.max(roundMaxLoad, loadAtStart);
+      if (++roundSamples >= Math.max(MIN_ROUND_SAMPLES, Math.floor(limit))) endRound(now);
     },
   };
 }

@@ -74,7 +74,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
   };
 
   /** Gives the backend's concurrency slot back with what this attempt says about its load. */
-  const releaseSlot = (backend: Backend, outcome: Outcome, error: ErrorSpec | undefined): void => {
+  const releaseSlot = (backend: Backend, outcome: Outcome, error: ErrorSpec | undefined, loadAtStart: number): void => {
     if (error === Errors.clientAborted) {
       // the client left while the backend worked for it: waste, and a sample of its patience
       deps.metrics.waste.inc();
@@ -82,8 +82,8 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
     }
     const limiter = backend.limiter;
     if (limiter === undefined) return;
-    if (outcome.errorKind === ErrorKind.aborted) limiter.cancel();
-    else limiter.release(outcome.latencyMs, isOverloadSignal(outcome), deps.now());
+    if (outcome.errorKind === ErrorKind.aborted) limiter.abandon(outcome.latencyMs, deps.now());
+    else limiter.release(outcome.latencyMs, isOverloadSignal(outcome), deps.now(), loadAtStart);
     deps.runtime.admission.pump();
   };
 
@@ -92,6 +92,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
     const pickState = x.wantsPickState ? { latencyEwmaMs: backend.latencyEwmaMs, errorEwma: backend.errorEwma, inFlight: backend.inFlight } : undefined;
     const mayRetry = retry !== undefined && x.isReplayable && retries < retry.policy.maxRetries;
     backend.inFlight++;
+    const loadAtStart = backend.inFlight;
     deps.metrics.backendAttempts.inc();
     deps.runtime.tally.backendAttempts++;
     forward(
@@ -102,7 +103,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
         headersTimeoutMs: retry?.perTryTimeoutMs,
         onDone(outcome, error, cause, facts) {
           backend.inFlight--;
-          releaseSlot(backend, outcome, error);
+          releaseSlot(backend, outcome, error, loadAtStart);
           if (outcome.errorKind !== ErrorKind.aborted) deps.runtime.recordOutcome(backend, outcome);
           const isFailure = error !== undefined || facts.held !== undefined;
           if (retry === undefined || !isFailure || outcome.errorKind === ErrorKind.aborted) return finish(backend, outcome, error, cause, facts, pickState);

@@ -65,14 +65,19 @@ export class Generation {
   /**
    * pick with load shedding: a backend that is eligible, not in `avoid`, and has a free slot under
    * its concurrency limit; the slot is taken. Undefined when every candidate is full (the caller
-   * queues or sheds). Without limiters this is pickAvoiding.
+   * queues or sheds). Without limiters this is pickAvoiding. A hashing strategy never spills to
+   * another backend: its users expect affinity, so the request waits for its own backend (as
+   * HAProxy's per-server queue does with a hash balance and maxconn).
    */
   pickWithCapacity(request: PickRequest, avoid: readonly Backend[]): Backend | undefined {
     const first = this.pickAvoiding(request, avoid);
     if (first === undefined || first.limiter === undefined) return first;
-    if (!avoid.includes(first) && first.limiter.tryAcquire()) return first;
+    // avoiding is a preference: with no other backend, the avoided one is still the one to use
+    const mayUse = (b: Backend): boolean => !avoid.includes(b) || !this.hasOtherThan(avoid);
+    if (mayUse(first) && first.limiter.tryAcquire()) return first;
+    if (this.settings.needsHashKey) return undefined;
     for (const b of this.eligibleSet.eligible) {
-      if (b !== first && !avoid.includes(b) && b.limiter?.tryAcquire() !== false) return b;
+      if (b !== first && mayUse(b) && b.limiter?.tryAcquire() !== false) return b;
     }
     return undefined;
   }

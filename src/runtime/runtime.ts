@@ -13,7 +13,7 @@ import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
 import { AdmissionQueue } from '../protect/admission-queue.ts';
-import { createConcurrencyLimiter } from '../protect/concurrency-limiter.ts';
+import { createConcurrencyLimiter, DEFAULT_LIMITER_OPTIONS } from '../protect/concurrency-limiter.ts';
 import { PatienceEstimator } from '../protect/patience.ts';
 import { MetastabilityDetector, type StormReport } from '../protect/metastability-detector.ts';
 
@@ -76,6 +76,11 @@ export class Runtime {
 
   get retryBudget(): RetryBudget {
     return this.#retryBudget;
+  }
+
+  /** Retries the budget would allow now, on the runtime's clock (the gauge lags by up to [metrics] interval). */
+  retryBudgetAvailable(): number {
+    return this.#retryBudget.available(this.#deps.clock.now());
   }
 
   get current(): Generation {
@@ -226,7 +231,7 @@ export class Runtime {
     }
   }
 
-  /** How long a request may wait for a backend slot: half the clients' observed patience, bounded. */
+  /** How long a request may wait for a backend slot: three quarters of the clients' impatient tail, bounded. */
   queueDeadlineMs(): number {
     return this.patience.deadlineMs(MIN_QUEUE_WAIT_MS, this.#config.loadShedding.maxQueueWait);
   }
@@ -279,7 +284,7 @@ export class Runtime {
     for (const b of change.backends) {
       // a backend keeps what its limiter learned across reloads; turning shedding off drops it
       if (!ls.enabled) b.limiter = undefined;
-      else b.limiter ??= createConcurrencyLimiter({ initialLimit: ls.initialLimit, minLimit: ls.minLimit, maxLimit: ls.maxLimit, tolerance: ls.tolerance, backoffRatio: 0.9, probeIntervalMs: ls.probeInterval, probeSamples: 8 });
+      else b.limiter ??= createConcurrencyLimiter({ ...DEFAULT_LIMITER_OPTIONS, initialLimit: ls.initialLimit, minLimit: ls.minLimit, maxLimit: ls.maxLimit, tolerance: ls.tolerance });
     }
     this.#live = new Map(change.backends.map((b) => [b.key, b]));
     for (const b of change.removed) {

@@ -9,7 +9,7 @@ import { httpToml, sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts
 import { eventually, startSibyl } from '../helpers/sibyl-process.ts';
 
 const config = (backends: string, queue: string) =>
-  httpToml({ rest: `[health]\nenabled = false\n[retry]\nenabled = false\n[load_shedding]\nenabled = true\nmin_limit = 2\n${queue}`, backends });
+  httpToml({ rest: `[health]\nenabled = false\n[retry]\nenabled = false\n[load_shedding]\nenabled = true\ninitial_limit = 2\nmin_limit = 2\n${queue}`, backends });
 
 async function slowBackend(t: { after: (fn: () => unknown) => void }, delayMs: number) {
   const b = await startTestBackend('slow', (_req, res) => {
@@ -35,7 +35,7 @@ test('a burst beyond the limit and the queue is shed with 503 + Retry-After, the
   );
   const served = results.filter((r) => r.status === 200);
   const shed = results.filter((r) => r.status === 503);
-  // the limiter starts by probing at min_limit = 2: two in flight, four queued, the rest shed
+  // initial_limit = 2: two in flight, four queued, the rest shed
   assert.equal(served.length, 6, JSON.stringify(results.map((r) => r.status)));
   assert.equal(shed.length, 14);
   for (const r of shed) {

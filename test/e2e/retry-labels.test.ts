@@ -139,8 +139,8 @@ function sender(proxyUrl: string): Send {
     if (ask.idempotencyKey !== undefined) headers['idempotency-key'] = ask.idempotencyKey;
     const method = ask.method ?? 'GET';
     const res = await request(`${proxyUrl}${ask.path}`, { method, headers, body: method === 'POST' ? '{"amount":1}' : undefined, signal: ask.signal });
-    await res.body.text();
-    assert.equal(res.statusCode, status, `${ask.id}: status`);
+    const body = await res.body.text();
+    assert.equal(res.statusCode, status, `${ask.id}: status (${body})`);
   };
 }
 
