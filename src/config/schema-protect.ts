@@ -22,3 +22,11 @@ export const loadSheddingSchema = z
     if (l.initialLimit > l.maxLimit) ctx.addIssue({ code: 'custom', path: ['initialLimit'], message: 'must be <= max_limit' });
   })
   .describe('Load shedding: adaptive concurrency limits and the queue in Sibyl.');
+
+export const coalescingSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false).describe('An identical request (same client key and fingerprint, so GET/HEAD, or another method with the same Idempotency-Key) that arrives while the original is in flight waits for the original\'s response instead of reaching a backend again. Needs [telemetry]. Off by default: it changes what backends see.'),
+    maxWaiters: count(1).default(100).describe('Requests that may wait on one original; beyond it they are sent as usual.'),
+    maxBodyBytes: count(0).max(16_777_216).default(1_048_576).describe('Largest response body copied for waiters; when the original\'s body is larger, the waiters are sent as usual.'),
+  })
+  .describe('Coalescing of identical in-flight requests.');

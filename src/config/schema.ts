@@ -7,7 +7,7 @@ import { Algorithms } from '../balancer/balancer.ts';
 import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis, percent, statusRange, urlPath } from './fields.ts';
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
-import { loadSheddingSchema } from './schema-protect.ts';
+import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -169,6 +169,7 @@ export const configSchema = z
     telemetry: telemetrySchema.prefault({}),
     model: modelSchema.prefault({}),
     loadShedding: loadSheddingSchema.prefault({}),
+    coalescing: coalescingSchema.prefault({}),
   })
   .superRefine(
     (c, ctx) => {

@@ -45,6 +45,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     concurrencyLimit: new Gauge({ name: 'sibyl_protect_concurrency_limit', help: 'Learned concurrency limit of each backend.', labelNames: ['backend'], registers: r }),
     waste: new Counter({ name: 'sibyl_protect_waste_total', help: 'Backend attempts cut because their client had already gone: work done for nobody.', registers: r }),
     stormState: new Gauge({ name: 'sibyl_protect_storm_state', help: 'Metastability detector: 1 for the current state (healthy, degraded, metastable = trigger gone, goodput low, retries sustaining).', labelNames: ['state'], registers: r }),
+    coalesced: new Counter({ name: 'sibyl_protect_coalesced_total', help: 'Requests that waited for an identical request in flight: outcome served (got its response, no backend attempt) or sent (the original failed or was too large, sent as usual).', labelNames: ['outcome'] as const, registers: r }),
     paced: new Counter({ name: 'sibyl_retry_paced_total', help: 'Responses Sibyl answered itself (503 no backend) with a jittered Retry-After sized from the pool\'s recovery and the predicted retry probability.', registers: r }),
     retryBudgetAvailable: new Gauge({ name: 'sibyl_retry_budget_available', help: 'Retries the budget would allow right now.', registers: r }),
     telemetryEvents: new Counter({ name: 'sibyl_telemetry_events_total', help: 'Attempt events recorded (one per finished attempt).', registers: r }),

@@ -15,6 +15,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
 import { createBodyLimit } from './body-limit.ts';
+import { Coalescer, type CopiedResponse } from './coalescer.ts';
 import { runExchange, type PickState } from './exchange.ts';
 import type { ResponseFacts } from './forward.ts';
 import { upstreamRequestHeaders } from './headers.ts';
@@ -55,6 +56,15 @@ function pickFor(generation: Generation, hashKey: string, avoidBackendId: string
 
 const NOTHING_TO_AVOID: readonly Backend[] = [];
 
+/**
+ * Only what is safe to answer twice with one response: GET and HEAD without a body, or any method
+ * with an Idempotency-Key (which is part of the fingerprint, so only the same key coalesces).
+ */
+function isCoalescable(req: IncomingMessage, s: ProxySettings): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return !hasRequestBody(req);
+  return req.headers[s.retry?.idempotencyKeyHeader ?? 'idempotency-key'] !== undefined;
+}
+
 interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -72,6 +82,7 @@ export function createPipeline(deps: PipelineDeps) {
 
   const NO_RESPONSE_FACTS: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined, held: undefined };
   const exchangeDeps = { runtime, metrics, rng, now, isDraining };
+  const coalescer = new Coalescer();
 
   function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown, attempt: AttemptStart | undefined, facts: ResponseFacts, pickState: PickState | undefined): void {
     const backendId = backend?.id ?? 'none';
@@ -139,6 +150,37 @@ export function createPipeline(deps: PipelineDeps) {
     // a request without the configured hash header falls back to its client IP
     const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();
     const ctx: RequestContext = { req, res, generation, requestId, startMs, attempt, clientIp, hashKey };
+    const coalescing = s.coalescing;
+    if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, s)) {
+      const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
+      if (coalescer.join(key, (copy) => answerFromCopy(ctx, copy), coalescing.maxWaiters)) return;
+      coalescer.lead(key, res, coalescing.maxBodyBytes);
+    }
+    route(ctx);
+  };
+
+  /** A waiter of a coalesced request: the original's response, or on as an ordinary request. */
+  function answerFromCopy(ctx: RequestContext, copy: CopiedResponse | undefined): void {
+    const { req, res, generation, requestId, startMs, attempt } = ctx;
+    if (res.destroyed || res.headersSent) return;
+    if (copy === undefined) {
+      metrics.coalesced.inc({ outcome: 'sent' });
+      return route(ctx);
+    }
+    metrics.coalesced.inc({ outcome: 'served' });
+    const s = generation.settings;
+    // a body of its own is not wanted: close after answering rather than read it
+    if (hasRequestBody(req)) res.shouldKeepAlive = false;
+    res.writeHead(copy.statusCode, { ...copy.headers, [s.requestIdHeader]: requestId });
+    res.end(req.method === 'HEAD' ? undefined : copy.body);
+    const facts: ResponseFacts = { bytesOut: copy.body.length, retryAfterSec: undefined, held: undefined };
+    record(req, s, requestId, undefined, { status: copy.statusCode, errorKind: ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, facts, undefined);
+  }
+
+  /** pick (or queue, or shed), then start. */
+  function route(ctx: RequestContext): void {
+    const { req, res, generation, requestId, startMs, attempt, hashKey } = ctx;
+    const s = generation.settings;
     const backend = pickFor(generation, hashKey, attempt?.ticket.avoidBackendId);
     if (backend !== undefined) return start(ctx, backend);
     if (generation.eligibleSet.eligible.length === 0 || s.shedding === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);

@@ -22,6 +22,8 @@ export interface ProxySettings {
   readonly retry: RetrySettings | undefined;
   /** Load shedding; undefined when [load_shedding] enabled = false. */
   readonly shedding: { readonly maxQueueWaitMs: number } | undefined;
+  /** Coalescing of identical in-flight requests; undefined when off (or without telemetry). */
+  readonly coalescing: { readonly maxWaiters: number; readonly maxBodyBytes: number } | undefined;
 }
 
 export interface RetrySettings {
@@ -65,5 +67,6 @@ export function proxySettingsFrom(config: Config): ProxySettings {
     accessLogSampleRate: config.log.accessLogSampleRate,
     retry: retrySettingsFrom(config),
     shedding: config.loadShedding.enabled ? { maxQueueWaitMs: config.loadShedding.maxQueueWait } : undefined,
+    coalescing: config.coalescing.enabled && config.telemetry.enabled ? { maxWaiters: config.coalescing.maxWaiters, maxBodyBytes: config.coalescing.maxBodyBytes } : undefined,
   });
 }
