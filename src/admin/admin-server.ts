@@ -34,6 +34,16 @@ export interface AdminOptions {
 const OPEN_PATHS = new Set(['/health', '/health/live', '/health/ready']);
 const BACKEND_ACTION = /^\/api\/backends\/([^/]+)\/(drain|undrain|weight)$/;
 
+function isCrossOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true; // "null" and other opaque origins
+  }
+}
+
 export function createAdminServer(options: AdminOptions, deps: AdminDeps): Server {
   const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
   const isAuthorised = (req: IncomingMessage): boolean => {
@@ -46,6 +56,11 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Serve
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const asset = req.method === 'GET' || req.method === 'HEAD' ? assets.get(path) : undefined;
     if (asset !== undefined) return sendAsset(req, res, asset);
+    // a browser sends Origin with a cross-site POST: without a token, any page the operator has
+    // open could otherwise drain backends through the loopback admin port
+    if (req.method !== 'GET' && req.method !== 'HEAD' && isCrossOrigin(req)) {
+      return sendProblem(res, 403, 'SIBYL_ERR_ADMIN_CROSS_ORIGIN', 'cross-origin requests to the admin API are refused');
+    }
     if (!OPEN_PATHS.has(path) && !isAuthorised(req)) {
       res.setHeader('www-authenticate', 'Bearer');
       return sendProblem(res, 401, 'SIBYL_ERR_ADMIN_UNAUTHORISED', 'a valid bearer token is required');

@@ -116,6 +116,16 @@ describe('admin API without a token (loopback)', { timeout: 60_000 }, () => {
     assert.equal((await listed()).find((x) => x.name === 'a')?.weight, 0);
   });
 
+  test('a cross-origin POST (another web page in the operator\'s browser) is refused and changes nothing', async () => {
+    const res = await fetch(`${sibyl.adminUrl}/api/backends/a/drain`, { method: 'POST', headers: { origin: 'https://evil.example' } });
+    assert.equal(res.status, 403);
+    assert.equal(((await res.json()) as { code: string }).code, 'SIBYL_ERR_ADMIN_CROSS_ORIGIN');
+    const same = await fetch(`${sibyl.adminUrl}/api/backends/a/undrain`, { method: 'POST', headers: { origin: sibyl.adminUrl } });
+    assert.equal(same.status, 200, 'the dashboard itself (same origin) still works');
+    const backends = (await (await fetch(`${sibyl.adminUrl}/api/backends`)).json()) as { backends: { name: string; isDraining: boolean }[] };
+    assert.equal(backends.backends.find((b) => b.name === 'a')?.isDraining, false);
+  });
+
   test('bad input is refused and changes nothing', async () => {
     const stateBefore = controlled(await listed());
     const cases: [string, string, string | undefined, number, string][] = [
