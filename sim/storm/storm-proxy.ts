@@ -23,9 +23,8 @@ import { Recorder } from './recorder.ts';
 
 /** Sibyl's [strategy] ewma_half_life default. */
 const EWMA_HALF_LIFE_MS = 10_000;
-/** Sibyl's [load_shedding] defaults: max_queue, max_queue_wait; and the runtime's lowest deadline. */
+/** Sibyl's [load_shedding] defaults: max_queue, max_queue_wait. */
 const SHEDDING = loadSheddingSchema.parse({});
-const MIN_QUEUE_WAIT_MS = 20;
 
 /** One client attempt, as the proxy sees it. */
 export interface Downstream {
@@ -170,7 +169,7 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
   }
 
   function queueDeadlineMs(): number {
-    return spec.isAdaptiveLimit ? patience.deadlineMs(MIN_QUEUE_WAIT_MS, SHEDDING.maxQueueWait) : (spec.queueTimeoutMs ?? Infinity);
+    return spec.isAdaptiveLimit ? patience.deadlineMs(SHEDDING.maxQueueWait) : (spec.queueTimeoutMs ?? Infinity);
   }
 
   /** Sibyl: [load_shedding] max_queue; HAProxy: unbounded (its default). */

@@ -34,13 +34,13 @@ test('waiters start in order when slots free, expire at their deadline, and leav
 
 test('patience: three quarters of the impatient tail of observed give-ups, bounded; the maximum before any sample', () => {
   const p = new PatienceEstimator(1000);
-  assert.equal(p.deadlineMs(20, 1000), 1000);
+  assert.equal(p.deadlineMs(1000), 1000);
   for (let i = 0; i < 50; i++) p.observe(400);
-  assert.equal(p.deadlineMs(20, 1000), 300);
+  assert.equal(p.deadlineMs(1000), 300);
   // a mix of 1 s and 2 s clients: the deadline serves the 1 s ones, not the mean
   for (let i = 0; i < 256; i++) p.observe(i % 2 === 0 ? 1000 : 2000);
-  assert.equal(p.deadlineMs(20, 1000), 750);
+  assert.equal(p.deadlineMs(1000), 750);
   // the window follows the clients: old give-ups fall out
   for (let i = 0; i < 256; i++) p.observe(10);
-  assert.equal(p.deadlineMs(20, 1000), 20);
+  assert.equal(p.deadlineMs(1000), 20);
 });

@@ -18,6 +18,9 @@ const TAIL_QUANTILE = 0.1;
  */
 const DEADLINE_SHARE = 0.75;
 
+/** The shortest deadline: below it a queue could not hold a request through one event-loop turn. */
+const MIN_DEADLINE_MS = 20;
+
 export class PatienceEstimator {
   readonly #defaultMs: number;
   readonly #waits: number[] = [];
@@ -44,8 +47,8 @@ export class PatienceEstimator {
     this.#isStale = true;
   }
 
-  /** The queue deadline: three quarters of the impatient tail of observed give-ups, within [minMs, maxMs]; maxMs before any sample. */
-  deadlineMs(minMs: number, maxMs: number): number {
+  /** The queue deadline: three quarters of the impatient tail of observed give-ups, within [20 ms, maxMs]; maxMs before any sample. */
+  deadlineMs(maxMs: number): number {
     if (this.#waits.length === 0) return Math.min(maxMs, this.#defaultMs);
     if (this.#isStale) {
       // sorting 256 numbers happens only after a give-up, never per request
@@ -53,6 +56,6 @@ export class PatienceEstimator {
       this.#tailMs = sorted[Math.min(sorted.length - 1, Math.floor(TAIL_QUANTILE * sorted.length))] as number;
       this.#isStale = false;
     }
-    return Math.max(minMs, Math.min(maxMs, DEADLINE_SHARE * this.#tailMs));
+    return Math.max(MIN_DEADLINE_MS, Math.min(maxMs, DEADLINE_SHARE * this.#tailMs));
   }
 }

@@ -27,7 +27,6 @@ export interface ReloadResult {
 }
 
 const MAX_RETRY_AFTER_SECONDS = 60;
-const MIN_QUEUE_WAIT_MS = 20;
 const STORM_TICK_MS = 1000;
 
 /** Deposits older than this no longer fund retries (Finagle's default TTL). */
@@ -233,7 +232,7 @@ export class Runtime {
 
   /** How long a request may wait for a backend slot: three quarters of the clients' impatient tail, bounded. */
   queueDeadlineMs(): number {
-    return this.patience.deadlineMs(MIN_QUEUE_WAIT_MS, this.#config.loadShedding.maxQueueWait);
+    return this.patience.deadlineMs(this.#config.loadShedding.maxQueueWait);
   }
 
   /**
