@@ -12,9 +12,11 @@ export const NGINX_BIN = process.env.NGINX ?? '/usr/sbin/nginx';
 const SIBYL_BIN = new URL('../bin/sibyl.js', import.meta.url).pathname;
 const FASTIFY_PROXY = new URL('./fastify-proxy.ts', import.meta.url).pathname;
 
-export interface Target {
-  readonly name: TargetName;
+export interface Target<Name extends string = TargetName> {
+  readonly name: Name;
   readonly url: string;
+  /** Sibyl only: its admin listener (metrics), when enabled. */
+  readonly adminUrl?: string;
   /** The processes whose CPU time is charged to this target (read at measurement time). */
   pids(): number[];
   stop(): Promise<void>;
@@ -72,10 +74,15 @@ export function sibylConfig(backendPort: number, isTelemetryOff = false): string
   ].join('\n');
 }
 
-async function startSibyl(backendPort: number, options: TargetOptions, name: 'sibyl' | 'sibyl-no-telemetry' = 'sibyl'): Promise<Target> {
+function startSibyl(backendPort: number, options: TargetOptions, name: 'sibyl' | 'sibyl-no-telemetry' = 'sibyl'): Promise<Target> {
+  return startSibylWithConfig(name, sibylConfig(backendPort, name === 'sibyl-no-telemetry'), options);
+}
+
+/** Sibyl serving `toml` (which must listen on 127.0.0.1:0); its own temp folder, removed at stop. */
+export async function startSibylWithConfig<Name extends string>(name: Name, toml: string, options: TargetOptions): Promise<Target<Name>> {
   const dir = mkdtempSync(join(options.tmpDir, 'sibyl-'));
   const configPath = join(dir, 'sibyl.toml');
-  writeFileSync(configPath, sibylConfig(backendPort, name === 'sibyl-no-telemetry'));
+  writeFileSync(configPath, toml);
   // stdout (JSON logs, access log included) goes to a file, never to a pipe nobody reads
   const logPath = join(dir, 'sibyl.log');
   const out = openSync(logPath, 'w');
@@ -83,21 +90,24 @@ async function startSibyl(backendPort: number, options: TargetOptions, name: 'si
   const nodeFlags = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
   let proc: Tracked;
   try {
-    proc = spawnTracked(options.profileDir === undefined ? 'sibyl' : 'sibyl (profiled)', process.execPath, [...nodeFlags, SIBYL_BIN, 'serve', '--config', configPath], { stdio: ['ignore', out, err] });
+    proc = spawnTracked(options.profileDir === undefined ? name : `${name} (profiled)`, process.execPath, [...nodeFlags, SIBYL_BIN, 'serve', '--config', configPath], { stdio: ['ignore', out, err], cwd: dir });
   } finally {
     closeSync(out);
     closeSync(err);
   }
   let port: number;
+  let adminPort: number | undefined;
   try {
     const serving = await waitForJsonLineInFile(proc, logPath, (line) => line.msg === 'sibyl is serving');
     port = (serving.proxy as { port: number }).port;
+    adminPort = (serving.admin as { port: number } | null)?.port;
   } catch (error) {
     throw new Error(`${String(error)}\nstderr: ${readFileSync(join(dir, 'sibyl.err'), 'utf8')}`, { cause: error });
   }
   return {
     name,
     url: `http://127.0.0.1:${port}/`,
+    ...(adminPort === undefined ? {} : { adminUrl: `http://127.0.0.1:${adminPort}` }),
     pids: () => [proc.pid],
     stop: async () => {
       // SIGTERM lets Sibyl drain and exit 0, which is also when --cpu-prof writes its profile
@@ -146,14 +156,19 @@ http {
 `;
 }
 
-async function startNginx(backendPort: number, tmpDir: string): Promise<Target> {
+function startNginx(backendPort: number, tmpDir: string): Promise<Target> {
+  return startNginxWithConfig('nginx', (prefix, port) => nginxConfig(prefix, port, backendPort), tmpDir);
+}
+
+/** nginx running the config `configFor(prefix, listenPort)` builds, in its own temp prefix. */
+export async function startNginxWithConfig<Name extends string>(name: Name, configFor: (prefix: string, listenPort: number) => string, tmpDir: string): Promise<Target<Name>> {
   const prefix = mkdtempSync(join(tmpDir, 'nginx-'));
   // as root, nginx workers run as nobody and must reach the temp paths
   chmodSync(prefix, 0o755);
   mkdirSync(join(prefix, 'logs'));
   const port = await freePort();
   const confPath = join(prefix, 'nginx.conf');
-  writeFileSync(confPath, nginxConfig(prefix, port, backendPort));
+  writeFileSync(confPath, configFor(prefix, port));
   const err = openSync(join(prefix, 'stderr.log'), 'w');
   let proc: Tracked;
   try {
@@ -174,7 +189,7 @@ async function startNginx(backendPort: number, tmpDir: string): Promise<Target> 
     throw new Error(`${String(error)}\nstderr: ${log('stderr.log')}\nerror.log: ${log('error.log')}`, { cause: error });
   }
   return {
-    name: 'nginx',
+    name,
     url: `http://127.0.0.1:${port}/`,
     // the master and its worker(s)
     pids: () => [proc.pid, ...childPids(proc.pid)],

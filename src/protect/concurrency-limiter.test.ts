@@ -109,3 +109,29 @@ test('a client that gave up after more than tolerance x the no-load latency is a
   limiter.abandon(1000, 200);
   assert.equal(limiter.limit, Math.floor(100 * DEFAULT_LIMITER_OPTIONS.backoffRatio), 'the backend kept it 100 x its no-load latency');
 });
+
+test("the proxy's own event-loop lag is not taken for backend overload, and does not teach the no-load latency", () => {
+  const limiter = createConcurrencyLimiter(DEFAULT_LIMITER_OPTIONS);
+  learnBaseline(limiter, 20);
+  const before = limiter.limit;
+  // the backend still answers in 20-25 ms, but a CPU-starved proxy sees each answer 60 ms late
+  let now = 1000;
+  for (let i = 0; i < 300; i++) {
+    limiter.tryAcquire();
+    limiter.release(80 + (i % 5), false, (now += 5), before, 60);
+  }
+  assert.ok(limiter.limit >= before, `limit ${limiter.limit} shrank from ${before}`);
+  // the same answers without the lag discount are an overload
+  const naive = createConcurrencyLimiter(DEFAULT_LIMITER_OPTIONS);
+  learnBaseline(naive, 20);
+  for (let i = 0; i < 300; i++) {
+    naive.tryAcquire();
+    naive.release(80 + (i % 5), false, (now += 5), before);
+  }
+  assert.ok(naive.limit < before, 'control: without the lag the limit backs off');
+  // an overestimated lag makes a light-load answer look like 0 ms; it must not become the baseline
+  const fresh = createConcurrencyLimiter(DEFAULT_LIMITER_OPTIONS);
+  fresh.tryAcquire();
+  fresh.release(20, false, 0, 1, 30);
+  assert.equal(fresh.baselineMs, Number.POSITIVE_INFINITY);
+});

@@ -13,6 +13,9 @@
 // overloaded backend gives no light-load answers, so an overload cannot raise its own baseline.
 // Envoy instead pins the concurrency to a minimum now and then to measure it; that sheds a burst
 // each time and starves slow backends (it did here, in an earlier version).
+// The proxy's own event-loop lag is subtracted from every latency: a CPU-starved proxy sees every
+// answer late, and must not take that for the backend's queue. Only answers seen with little lag
+// teach the no-load latency, so an overestimated lag cannot drag it towards zero.
 // Pure: time is passed in.
 export interface ConcurrencyLimiterOptions {
   readonly initialLimit: number;
@@ -37,6 +40,8 @@ export const DEFAULT_LIMITER_OPTIONS: ConcurrencyLimiterOptions = Object.freeze(
 const LIGHT_LOAD_SHARE = 0.25;
 /** Light-load answers needed before latency can signal overload. */
 const MIN_BASELINE_SAMPLES = 20;
+/** An answer teaches the no-load latency only when the proxy's lag was below this share of it. */
+const MAX_BASELINE_LAG_SHARE = 0.1;
 /** A round is about one limit's worth of answers, at least this many. */
 const MIN_ROUND_SAMPLES = 10;
 
@@ -49,8 +54,9 @@ export interface ConcurrencyLimiter {
   /**
    * One acquired attempt ended; isOverload: a 503/504, a timeout or a refused connection.
    * loadAtStart: the backend's attempts in flight when this one started, itself included.
+   * loopLagMs: the proxy's own recent event-loop lag (part of latencyMs, not the backend's).
    */
-  release(latencyMs: number, isOverload: boolean, now: number, loadAtStart: number): void;
+  release(latencyMs: number, isOverload: boolean, now: number, loadAtStart: number, loopLagMs?: number): void;
   /** Gives a slot back without a sample (the attempt never ran). */
   cancel(): void;
   /**
@@ -59,7 +65,7 @@ export interface ConcurrencyLimiter {
    * tolerance x the no-load latency is an overload signal: the backend usually goes on serving
    * the abandoned request, so ignoring it would let the limit grow while the backend drowns.
    */
-  abandon(elapsedMs: number, now: number): void;
+  abandon(elapsedMs: number, now: number, loopLagMs?: number): void;
 }
 
 export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = DEFAULT_LIMITER_OPTIONS): ConcurrencyLimiter {
@@ -109,18 +115,18 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = DE
     cancel() {
       if (inFlight > 0) inFlight--;
     },
-    abandon(elapsedMs, now) {
+    abandon(elapsedMs, now, loopLagMs = 0) {
       if (inFlight > 0) inFlight--;
-      if (isSlow(elapsedMs)) decrease(now);
+      if (isSlow(elapsedMs - loopLagMs)) decrease(now);
     },
-    release(latencyMs, isOverload, now, loadAtStart) {
+    release(latencyMs, isOverload, now, loadAtStart, loopLagMs = 0) {
       if (inFlight > 0) inFlight--;
       if (isOverload) return decrease(now);
-      if (loadAtStart <= Math.max(1, LIGHT_LOAD_SHARE * limit)) {
+      if (loadAtStart <= Math.max(1, LIGHT_LOAD_SHARE * limit) && loopLagMs <= MAX_BASELINE_LAG_SHARE * latencyMs) {
         baselineSamples++;
         baselineMs = Math.max(0.05, Math.min(baselineMs, latencyMs));
       }
-      roundMinMs = Math.min(roundMinMs, latencyMs);
+      roundMinMs = Math.min(roundMinMs, Math.max(0, latencyMs - loopLagMs));
       roundMaxLoad = Math.max(roundMaxLoad, loadAtStart);
       if (++roundSamples >= Math.max(MIN_ROUND_SAMPLES, Math.floor(limit))) endRound(now);
     },

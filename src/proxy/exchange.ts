@@ -78,12 +78,13 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
     if (error === Errors.clientAborted) {
       // the client left while the backend worked for it: waste, and a sample of its patience
       deps.metrics.waste.inc();
-      deps.runtime.patience.observe(deps.now() - x.startMs);
+      deps.runtime.observeClientGaveUp(deps.now() - x.startMs);
     }
     const limiter = backend.limiter;
     if (limiter === undefined) return;
-    if (outcome.errorKind === ErrorKind.aborted) limiter.abandon(outcome.latencyMs, deps.now());
-    else limiter.release(outcome.latencyMs, isOverloadSignal(outcome), deps.now(), loadAtStart);
+    const loopLagMs = deps.runtime.loopLag.recentMs;
+    if (outcome.errorKind === ErrorKind.aborted) limiter.abandon(outcome.latencyMs, deps.now(), loopLagMs);
+    else limiter.release(outcome.latencyMs, isOverloadSignal(outcome), deps.now(), loadAtStart, loopLagMs);
     deps.runtime.admission.pump();
   };
 

@@ -217,7 +217,7 @@ export function createPipeline(deps: PipelineDeps) {
       if (isStarted || res.writableFinished) return;
       cancel();
       metrics.queueAbandoned.inc();
-      runtime.patience.observe(now() - startMs);
+      runtime.observeClientGaveUp(now() - startMs);
     });
   }
 

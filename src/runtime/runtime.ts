@@ -16,6 +16,7 @@ import { AdmissionQueue } from '../protect/admission-queue.ts';
 import { createConcurrencyLimiter, DEFAULT_LIMITER_OPTIONS } from '../protect/concurrency-limiter.ts';
 import { PatienceEstimator } from '../protect/patience.ts';
 import { MetastabilityDetector, type StormReport } from '../protect/metastability-detector.ts';
+import { EventLoopLag } from './event-loop-lag.ts';
 
 export type { RuntimeDeps };
 
@@ -56,6 +57,8 @@ export class Runtime {
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
+  /** This process's own event-loop lag, which the concurrency limiters discount. */
+  readonly loopLag: EventLoopLag;
   #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0, clientSuccesses: 0 };
   #budgetSignature: string;
 
@@ -63,6 +66,7 @@ export class Runtime {
     this.#deps = deps;
     this.retry = retry;
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
+    this.loopLag = new EventLoopLag(deps.clock);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
@@ -101,6 +105,7 @@ export class Runtime {
   start(): void {
     this.#health.start();
     this.retry?.start();
+    this.loopLag.start();
     const stormTick = (): void => {
       this.#observeStorm();
       this.#cancelStorm = this.#deps.clock.setTimer(STORM_TICK_MS, stormTick);
@@ -258,10 +263,20 @@ export class Runtime {
     return this.#health.outlierSnapshot();
   }
 
+  /**
+   * A client gave up after waitedMs (from when this process saw its request): a sample of client
+   * patience. The client began waiting earlier, by about this process's event-loop lag; without
+   * it, a CPU-starved proxy would learn a patience far shorter than the clients' and shed early.
+   */
+  observeClientGaveUp(waitedMs: number): void {
+    this.patience.observe(waitedMs + this.loopLag.recentMs);
+  }
+
   /** Stops health checking and closes upstream pools once their in-flight requests are done. */
   async stop(): Promise<void> {
     this.#cancelGauges?.();
     this.#cancelStorm?.();
+    this.loopLag.stop();
     await this.#health.stop();
     await this.retry?.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));

@@ -1,0 +1,63 @@
+// The live experiment's scenarios: the simulator's triggers (sim/storm/scenarios.ts) on a fleet
+// small enough for real client libraries on a 2-core machine. Times are ms from the start.
+import { scenario as simScenario, type ScenarioName, type Timeline, type Trigger } from '../../sim/storm/scenarios.ts';
+
+export const LiveScenarioNames = ['one-bad-backend', 'brownout', 'metastable'] as const satisfies readonly ScenarioName[];
+export type LiveScenarioName = (typeof LiveScenarioNames)[number];
+
+export interface LiveFleet {
+  readonly backends: number;
+  readonly workers: number;
+  readonly serviceMs: number;
+}
+
+export interface LiveScenario {
+  readonly name: LiveScenarioName;
+  readonly description: string;
+  readonly fleet: LiveFleet;
+  /** Client requests per second over all libraries, outside the trigger. */
+  readonly offeredRps: number;
+  readonly timeline: Timeline;
+  readonly trigger: Trigger;
+  /** Per-attempt timeout of every client library. */
+  readonly clientTimeoutMs: number;
+}
+
+/** 3 x 8 workers x 12.5/s = 300 requests/s: little enough CPU for the clients, proxies and backends to share 2 cores. */
+export const LIVE_FLEET: LiveFleet = { backends: 3, workers: 8, serviceMs: 80 };
+
+const TIMELINES: Record<'long' | 'short', Timeline> = {
+  long: { warmupMs: 5_000, beforeMs: 10_000, duringMs: 15_000, afterMs: 20_000 },
+  short: { warmupMs: 5_000, beforeMs: 10_000, duringMs: 5_000, afterMs: 25_000 },
+};
+
+export function liveCapacityRps(fleet: LiveFleet): number {
+  return (fleet.backends * fleet.workers * 1000) / fleet.serviceMs;
+}
+
+export function liveScenario(name: LiveScenarioName): LiveScenario {
+  // the simulator's trigger and offered share; only the size of the fleet and the timeline differ
+  const sim = simScenario(name, 'small', 1);
+  return {
+    name,
+    description: sim.description,
+    fleet: LIVE_FLEET,
+    offeredRps: Math.round(sim.offeredShare * liveCapacityRps(LIVE_FLEET)),
+    timeline: name === 'metastable' ? TIMELINES.short : TIMELINES.long,
+    trigger: sim.trigger,
+    clientTimeoutMs: 1_000,
+  };
+}
+
+/** The client arrival schedule of one library (its share of the offered load), with the trigger's load factor. */
+export function arrivalSchedule(s: LiveScenario, share: number): { untilMs: number; rps: number }[] {
+  const t = s.timeline;
+  const rps = s.offeredRps * share;
+  const triggerStart = t.warmupMs + t.beforeMs;
+  const triggerEnd = triggerStart + t.duringMs;
+  return [
+    { untilMs: triggerStart, rps },
+    { untilMs: triggerEnd, rps: rps * (s.trigger.loadFactor ?? 1) },
+    { untilMs: triggerEnd + t.afterMs, rps },
+  ];
+}

@@ -1,0 +1,147 @@
+// One population of real retrying HTTP clients for the live retry-storm experiment: open-loop
+// (Poisson) arrivals at a scheduled rate, each request made through one npm client library with
+// its DEFAULT retry policy plus a per-attempt timeout, as an application would configure it.
+//   got          retry limit 2, 408/413/429/5xx and network errors incl. timeouts, backoff 1 s, 2 s
+//   axios-retry  3 retries, no delay, network errors and idempotent 5xx (not timeouts)
+//   undici       RetryAgent: 5 retries, 429/5xx and connection errors, backoff 0.5 s x 2^n, Retry-After
+// Every request has its own URL, so only a library's retries share a fingerprint.
+// Usage: node bench/storm/retrying-client.ts --lib got --url http://127.0.0.1:P --start-at EPOCH_MS
+//        --schedule '[{"untilMs":10000,"rps":100},...]' --timeout-ms 1000 --max-requests 100000
+// Prints one JSON line: {"lib", "records": [[startMs, endMs, ok 0|1, attempts], ...]} (ms from start-at).
+import { Agent as HttpAgent } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import axios, { type AxiosInstance } from 'axios';
+import axiosRetry from 'axios-retry';
+import got, { type Got } from 'got';
+import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
+
+export const ClientLibraries = ['got', 'axios-retry', 'undici-retry'] as const;
+export type ClientLibrary = (typeof ClientLibraries)[number];
+
+export interface ScheduleStep {
+  readonly untilMs: number;
+  readonly rps: number;
+}
+
+/** One call of the library: resolves with whether it succeeded and how many attempts it made. */
+type Call = (url: string) => Promise<{ ok: boolean; attempts: number }>;
+
+/** A client process must not grow without bound when the target collapses: beyond this, arrivals fail at once. */
+const MAX_IN_FLIGHT = 4000;
+
+function gotCall(timeoutMs: number): Call {
+  const client: Got = got.extend({ timeout: { request: timeoutMs }, agent: { http: new HttpAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT }) } });
+  return async (url) => {
+    let attempts = 1;
+    try {
+      await client.get(url, { hooks: { beforeRetry: [() => void attempts++] } }).text();
+      return { ok: true, attempts };
+    } catch {
+      return { ok: false, attempts };
+    }
+  };
+}
+
+function axiosCall(timeoutMs: number): Call {
+  const client: AxiosInstance = axios.create({ timeout: timeoutMs, httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT }) });
+  // shouldResetTimeout: the timeout applies to each attempt, not to the whole call
+  axiosRetry(client, { shouldResetTimeout: true });
+  return async (url) => {
+    let attempts = 1;
+    try {
+      await client.get(url, { 'axios-retry': { onRetry: () => void attempts++ } });
+      return { ok: true, attempts };
+    } catch {
+      return { ok: false, attempts };
+    }
+  };
+}
+
+function undiciCall(timeoutMs: number): Call {
+  // an interceptor under the RetryAgent sees every attempt it dispatches; paths are unique per call
+  const attemptsByPath = new Map<string, number>();
+  const countAttempts = (dispatch: Dispatcher['dispatch']): Dispatcher['dispatch'] => (opts, handler) => {
+    attemptsByPath.set(opts.path, (attemptsByPath.get(opts.path) ?? 0) + 1);
+    return dispatch(opts, handler);
+  };
+  const dispatcher = new RetryAgent(new Agent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connections: MAX_IN_FLIGHT }).compose(countAttempts));
+  return async (url) => {
+    const path = new URL(url).pathname;
+    let ok: boolean;
+    try {
+      const res = await request(url, { dispatcher });
+      await res.body.text();
+      ok = res.statusCode >= 200 && res.statusCode < 300;
+    } catch {
+      ok = false;
+    }
+    const attempts = attemptsByPath.get(path) ?? 1;
+    attemptsByPath.delete(path);
+    return { ok, attempts };
+  };
+}
+
+function callFor(lib: ClientLibrary, timeoutMs: number): Call {
+  switch (lib) {
+    case 'got':
+      return gotCall(timeoutMs);
+    case 'axios-retry':
+      return axiosCall(timeoutMs);
+    case 'undici-retry':
+      return undiciCall(timeoutMs);
+  }
+}
+
+function rateAt(schedule: readonly ScheduleStep[], ms: number): number | undefined {
+  return schedule.find((step) => ms < step.untilMs)?.rps;
+}
+
+/** Open-loop arrivals: exponential gaps at the scheduled rate, each request on its own. */
+async function drive(lib: ClientLibrary, baseUrl: string, startAt: number, schedule: readonly ScheduleStep[], call: Call, maxRequests: number): Promise<number[][]> {
+  const records: number[][] = [];
+  const pending = new Set<Promise<void>>();
+  await sleep(Math.max(0, startAt - Date.now()));
+  let next = 0;
+  for (let n = 0; n < maxRequests; n++) {
+    const rps = rateAt(schedule, next);
+    if (rps === undefined) break;
+    next += rps > 0 ? -Math.log(1 - Math.random()) * (1000 / rps) : 100;
+    const wait = startAt + next - Date.now();
+    if (wait > 1) await sleep(wait);
+    if (rps === 0) continue;
+    const started = Date.now() - startAt;
+    if (pending.size >= MAX_IN_FLIGHT) {
+      records.push([started, started, 0, 0]);
+      continue;
+    }
+    const p = call(`${baseUrl}/item/${lib}-${n}`).then(({ ok, attempts }) => {
+      records.push([started, Date.now() - startAt, ok ? 1 : 0, attempts]);
+      pending.delete(p);
+    });
+    pending.add(p);
+  }
+  await Promise.all(pending);
+  return records;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      lib: { type: 'string' },
+      url: { type: 'string' },
+      'start-at': { type: 'string' },
+      schedule: { type: 'string' },
+      'timeout-ms': { type: 'string', default: '1000' },
+      'max-requests': { type: 'string', default: '100000' },
+    },
+  });
+  const lib = values.lib as ClientLibrary;
+  if (!ClientLibraries.includes(lib)) throw new Error(`--lib must be one of ${ClientLibraries.join(', ')}`);
+  const schedule = JSON.parse(values.schedule ?? '[]') as ScheduleStep[];
+  const call = callFor(lib, Number(values['timeout-ms']));
+  const records = await drive(lib, String(values.url).replace(/\/$/, ''), Number(values['start-at']), schedule, call, Number(values['max-requests']));
+  process.stdout.write(`${JSON.stringify({ lib, records })}\n`, () => process.exit(0));
+}
+
+if (import.meta.main) await main();
