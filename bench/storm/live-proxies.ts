@@ -3,9 +3,9 @@
 // round robin without defences, nginx as commonly configured, and HAProxy tuned by an operator
 // who knows the backends' true concurrency and the clients' timeout (the simulator's baselines).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, spawnTracked, stopProcess, waitForPort } from '../processes.ts';
+import { freePort, spawnTracked, stopProcess, waitForPort, type Tracked } from '../processes.ts';
 import { NGINX_BIN, startNginxWithConfig, startSibylWithConfig, type Target } from '../targets.ts';
 import type { LiveFleet } from './live-scenarios.ts';
 
@@ -62,8 +62,9 @@ ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).jo
 }
 
 function haproxyConf(ports: readonly number[], listenPort: number, fleet: LiveFleet): string {
+  // maxconn needs 2 file descriptors per connection: 8000 fits a default 20000 fd limit
   return `global
-  maxconn 20000
+  maxconn 8000
 defaults
   mode http
   timeout connect 1s
@@ -90,8 +91,18 @@ async function startHaproxy(ports: readonly number[], fleet: LiveFleet, tmpDir: 
   writeFileSync(cfg, haproxyConf(ports, port, fleet));
   const check = spawnSync(HAPROXY_BIN, ['-c', '-q', '-f', cfg], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`haproxy -c rejected the experiment's config: ${check.stderr}${check.stdout}`);
-  const proc = spawnTracked('haproxy', HAPROXY_BIN, ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'ignore'] });
-  await waitForPort(port, proc);
+  const err = openSync(join(dir, 'stderr.log'), 'w');
+  let proc: Tracked;
+  try {
+    proc = spawnTracked('haproxy', HAPROXY_BIN, ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', err] });
+  } finally {
+    closeSync(err);
+  }
+  try {
+    await waitForPort(port, proc);
+  } catch (error) {
+    throw new Error(`${String(error)}\nhaproxy stderr: ${readFileSync(join(dir, 'stderr.log'), 'utf8')}`, { cause: error });
+  }
   return { name: 'haproxy-tuned', url: `http://127.0.0.1:${port}/`, pids: () => [proc.pid], stop: () => stopProcess(proc) };
 }
 

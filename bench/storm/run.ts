@@ -123,6 +123,9 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? 0;
   const tmpDir = mkdtempSync(join(tmpdir(), 'sibyl-experiment-'));
   const runs: LiveRun[] = [];
+  const atIso = new Date().toISOString();
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const resultsPath = join(ROOT, 'bench', 'results', `storm-${atIso.replace(/[:.]/g, '-')}.json`);
   try {
     for (const name of scenarios) {
       const s = liveScenario(name);
@@ -130,6 +133,8 @@ async function main(): Promise<void> {
         process.stderr.write(`experiment: ${name} x ${proxy} (${Math.round(endOfArrivalsMs(s.timeline) / 1000)} s of traffic)\n`);
         const run = await runOne(s, proxy, tmpDir);
         runs.push(run);
+        // after every run: a later failure must not lose the runs already made
+        writeFileSync(resultsPath, JSON.stringify({ atIso, runs }, null, 2));
         const during = run.figures.phases[1];
         process.stderr.write(`  during: goodput ${during?.goodputRps.toFixed(0)}/s, ${during?.attemptsPerRequest.toFixed(2)} attempts/request; recovery ${run.figures.recoverySeconds ?? 'never'} s\n`);
       }
@@ -138,9 +143,6 @@ async function main(): Promise<void> {
     await stopAll();
     rmSync(tmpDir, { recursive: true, force: true });
   }
-  const atIso = new Date().toISOString();
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench', 'results', `storm-${atIso.replace(/[:.]/g, '-')}.json`), JSON.stringify({ atIso, runs }, null, 2));
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
   const report = renderLiveReport({ atIso, machine, runs, scenarios: scenarios.map(liveScenario), capacityRps: liveCapacityRps(liveScenario('metastable').fleet), loadAverage: [loadAtStart, loadavg()[0] ?? 0], summaries: LIVE_PROXY_SUMMARIES });
   writeFileSync(join(ROOT, 'docs', 'retry-storms-live.md'), report);

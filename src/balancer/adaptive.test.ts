@@ -29,6 +29,19 @@ test('adaptive: a backend failing everything stays comparable (finite cost) and 
   assert.equal(createAdaptive({ rng: createSeededRng(1) }).pick(NO_KEY, candidates)?.id, 'b');
 });
 
+test('adaptive: the predicted retry cost steers away from a backend whose answers clients retry, even without 5xx', () => {
+  // same latency and load, no errors: b's answers (slow 200s clients gave up on, 429s) are retried half the time
+  const candidates = [makeCandidate('a', { latencyEwmaMs: 20 }), makeCandidate('b', { latencyEwmaMs: 20, predictedRetryEwma: 0.5 })];
+  const result = shares(createAdaptive({ rng: createSeededRng(1) }), candidates, 10_000);
+  assert.ok(result.get('a')! > 0.99, `a share ${result.get('a')}`);
+  // a small predicted retry share only tilts: 10 ms at r = 0.3 (cost 14.3) still beats 20 ms at r = 0
+  const tilted = [makeCandidate('a', { latencyEwmaMs: 10, predictedRetryEwma: 0.3 }), makeCandidate('b', { latencyEwmaMs: 20 })];
+  assert.equal(createAdaptive({ rng: createSeededRng(1) }).pick(NO_KEY, tilted)?.id, 'a');
+  // certain retries stay finite and comparable: at most 100 attempts per request, 1 ms x 100 > 50 ms
+  const certain = [makeCandidate('a', { latencyEwmaMs: 1, predictedRetryEwma: 1 }), makeCandidate('b', { latencyEwmaMs: 50 })];
+  assert.equal(createAdaptive({ rng: createSeededRng(1) }).pick(NO_KEY, certain)?.id, 'b');
+});
+
 test('adaptive: rejects an invalid errorPenalty; undefined means the default', () => {
   assert.throws(() => createAdaptive({ rng: createSeededRng(1) }, { errorPenalty: -1 }), RangeError);
   assert.throws(() => createAdaptive({ rng: createSeededRng(1) }, { errorPenalty: Number.NaN }), RangeError);

@@ -1,4 +1,5 @@
-// Adaptive: power of two choices over peak-EWMA x in-flight, with a penalty for failing backends.
+// Adaptive: power of two choices over peak-EWMA x in-flight, with a penalty for failing backends
+// and the retry model's predicted retry cost of sending the request there.
 //
 // Why the penalty: a latency-only balancer (Linkerd's, Finagle's) falls into a known trap. A backend
 // that fails fast (502 in 1 ms: connection refused, empty pool, crashing handler) has the lowest
@@ -13,6 +14,8 @@ export const DEFAULT_ERROR_PENALTY = 10;
 
 /** Caps the failure odds so that a backend failing everything stays finite and comparable. */
 const MAX_ERROR_RATE = 0.999;
+/** Caps the predicted retry share likewise: at most 100 expected client attempts per request. */
+const MAX_RETRY_SHARE = 0.99;
 
 export interface AdaptiveOptions {
   /** Cost of one failed attempt, in units of the backend's own latency cost. >= 0; default 10. */
@@ -26,14 +29,24 @@ export interface AdaptiveOptions {
  * small e it equals the plain 1 + errorPenalty x e; for a large e it grows without bound, which a
  * linear factor does not: with 1 + 10 x e, a backend failing 90 % of requests in 1 ms (cost 10)
  * would still beat a healthy one at 20 ms. Here it costs 91 and loses.
+ *
+ * Then x 1 / (1 - r), r = the predicted probability that a client retries this backend's answers
+ * (predictedRetryEwma): the expected client attempts per request answered here. It sees what the
+ * error EWMA does not: answers that are not 5xx but still make clients come back (slow 200s
+ * they gave up on, 429s, timeouts on their side), and clients that retry one backend's errors more
+ * than another's. Without a model r is 0 and the factor is 1.
  */
 function createAdaptiveCost(errorPenalty: number): (candidate: Candidate) => number {
   return (candidate) => {
-    const base = peakEwmaCost(candidate);
     const e = candidate.errorEwma;
-    if (!(e > 0)) return base;
-    const rate = e < MAX_ERROR_RATE ? e : MAX_ERROR_RATE;
-    return base * (1 + (errorPenalty * rate) / (1 - rate));
+    const r = candidate.predictedRetryEwma ?? 0;
+    let cost = peakEwmaCost(candidate);
+    if (e > 0) {
+      const rate = e < MAX_ERROR_RATE ? e : MAX_ERROR_RATE;
+      cost *= 1 + (errorPenalty * rate) / (1 - rate);
+    }
+    if (r > 0) cost /= 1 - (r < MAX_RETRY_SHARE ? r : MAX_RETRY_SHARE);
+    return cost;
   };
 }
 

@@ -13,6 +13,8 @@ export interface Candidate {
   readonly latencyEwmaMs: number;
   /** EWMA of the failure indicator (1 = 5xx or transport error), in [0, 1]. */
   readonly errorEwma: number;
+  /** EWMA of the retry model's predicted probability that a client retries this backend's answers, in [0, 1]; absent or 0 without a model. */
+  readonly predictedRetryEwma?: number;
 }
 
 /** What a strategy may read about the request. */

@@ -112,6 +112,7 @@ export const outlierDetectionSchema = z
     baseEjectionTime: duration().prefault('30s').describe('Ejection time of a first ejection; each further ejection of the same backend adds it again.'),
     maxEjectionTime: duration().prefault('300s').describe('Upper bound of one ejection. Must be >= `base_ejection_time`.'),
     maxEjectionPercent: percent().default(50).describe('At most this percent of the backends are ejected at once.'),
+    tightenByPredictedRetries: z.boolean().default(true).describe('Eject sooner when the retry model predicts that clients retry this backend\'s failures: both thresholds are multiplied by (1 - r), r = the backend\'s recent predicted retry probability of its failed answers, never below 2. Each failure then brings 1 / (1 - r) client attempts, so the errors would pile up that much faster. No effect while `[model] enabled = false`.'),
   })
   .superRefine(
     (o, ctx) => {

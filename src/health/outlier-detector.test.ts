@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createOutlierDetector } from './outlier-detector.ts';
+import { createOutlierDetector, tightenedLimit } from './outlier-detector.ts';
 import type { OutlierDetectorOptions, OutlierEvent } from './outlier-detector.ts';
 import type { Outcome } from '../core/outcome.ts';
 
@@ -198,4 +198,23 @@ test('property: never more than maxEjectionPercent ejected; no ejection outlives
       }
     }),
   );
+});
+
+test('tightenedLimit: scaled by (1 - predicted retry share), never below 2, never above the limit', () => {
+  assert.equal(tightenedLimit(5, 0), 5);
+  assert.equal(tightenedLimit(5, 0.5), 3);
+  assert.equal(tightenedLimit(5, 0.9), 2);
+  assert.equal(tightenedLimit(5, 1), 2);
+  assert.equal(tightenedLimit(1, 0.9), 1, 'a threshold already below 2 stays');
+  assert.equal(tightenedLimit(0, 0.9), 0, 'a disabled rule stays disabled');
+});
+
+test('a backend whose failures clients retry is ejected sooner when tightening is on, and only then', () => {
+  const fails = (d: ReturnType<typeof detector>['d'], share: number): number => {
+    for (let n = 1; n <= 10; n++) if (d.record('a', internalError, n, share) === 'ejected') return n;
+    return Number.POSITIVE_INFINITY;
+  };
+  assert.equal(fails(detector({ consecutive5xx: 5, isTightenedByPredictedRetries: true }).d, 0.8), 2);
+  assert.equal(fails(detector({ consecutive5xx: 5, isTightenedByPredictedRetries: true }).d, 0), 5);
+  assert.equal(fails(detector({ consecutive5xx: 5, isTightenedByPredictedRetries: false }).d, 0.8), 5);
 });

@@ -12,6 +12,22 @@ export interface OutlierDetectorOptions {
   readonly maxEjectionTimeMs: number;
   /** Ejections never leave more than this share of the known backends ejected. */
   readonly maxEjectionPercent: number;
+  /**
+   * Tighten both thresholds by the predicted retry share of the backend's failures: when clients
+   * retry a failure with probability r, each failure brings 1 / (1 - r) attempts, so the errors
+   * pile up that much faster and the threshold is scaled by (1 - r), never below 2.
+   */
+  readonly isTightenedByPredictedRetries?: boolean;
+}
+
+/** Prediction alone never ejects on a single failure. */
+const MIN_TIGHTENED_LIMIT = 2;
+
+/** A threshold scaled by (1 - predicted retry share of failures), at least MIN_TIGHTENED_LIMIT. */
+export function tightenedLimit(limit: number, predictedRetryShare: number): number {
+  if (limit <= 0 || !(predictedRetryShare > 0)) return limit;
+  const share = Math.min(predictedRetryShare, 1);
+  return Math.min(limit, Math.max(MIN_TIGHTENED_LIMIT, Math.ceil(limit * (1 - share))));
 }
 
 export const OutlierRule = {
@@ -42,8 +58,11 @@ export interface OutlierSnapshot {
 }
 
 export interface OutlierDetector {
-  /** Counts one attempt's outcome; returns 'ejected' when this outcome ejected the backend. */
-  record(id: string, outcome: Outcome, now: number): 'ejected' | undefined;
+  /**
+   * Counts one attempt's outcome; returns 'ejected' when this outcome ejected the backend.
+   * predictedRetryShare: how likely clients retry this backend's failures (the retry model's EWMA).
+   */
+  record(id: string, outcome: Outcome, now: number, predictedRetryShare?: number): 'ejected' | undefined;
   /** The backends that count for maxEjectionPercent; state of backends that left is dropped. */
   setMembers(ids: readonly string[]): void;
   isEjected(id: string, now: number): boolean;
@@ -123,7 +142,7 @@ export function createOutlierDetector(options: OutlierDetectorOptions, deps: Out
   }
 
   return {
-    record(id, outcome, now) {
+    record(id, outcome, now, predictedRetryShare = 0) {
       const state = states.get(id);
       // Unknown: a backend that already left; recording it would resurrect its state.
       // Ejected: late answers of requests sent before the ejection must not extend it, and the
@@ -133,11 +152,12 @@ export function createOutlierDetector(options: OutlierDetectorOptions, deps: Out
       if (outcome.errorKind === 'aborted') return undefined;
       state.consecutive5xx = isServerFailure(outcome) ? state.consecutive5xx + 1 : 0;
       state.consecutiveGatewayFailure = isGatewayFailure(outcome) ? state.consecutiveGatewayFailure + 1 : 0;
-      const gatewayLimit = options.consecutiveGatewayFailure;
+      const share = options.isTightenedByPredictedRetries === true ? predictedRetryShare : 0;
+      const gatewayLimit = tightenedLimit(options.consecutiveGatewayFailure, share);
       if (gatewayLimit > 0 && state.consecutiveGatewayFailure >= gatewayLimit) {
         return tryEject(id, state, OutlierRule.consecutiveGatewayFailure, now);
       }
-      const serverLimit = options.consecutive5xx;
+      const serverLimit = tightenedLimit(options.consecutive5xx, share);
       if (serverLimit > 0 && state.consecutive5xx >= serverLimit) {
         return tryEject(id, state, OutlierRule.consecutive5xx, now);
       }

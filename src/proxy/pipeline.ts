@@ -87,8 +87,8 @@ export function createPipeline(deps: PipelineDeps) {
   function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown, attempt: AttemptStart | undefined, facts: ResponseFacts, pickState: PickState | undefined): void {
     const backendId = backend?.id ?? 'none';
     if (outcome.status < 500 && outcome.status !== 429 && outcome.errorKind === ErrorKind.none) runtime.tally.clientSuccesses++;
-    if (attempt !== undefined) {
-      runtime.retry?.end(attempt, {
+    if (attempt !== undefined && runtime.retry !== undefined) {
+      const prediction = runtime.retry.end(attempt, {
         requestId,
         method: req.method ?? '',
         backend: backendId,
@@ -102,6 +102,7 @@ export function createPipeline(deps: PipelineDeps) {
         backendErrorEwma: pickState?.errorEwma ?? 0,
         backendInFlight: pickState?.inFlight ?? 0,
       });
+      if (backend !== undefined && runtime.config.model.enabled) runtime.recordPrediction(backend, outcome, prediction);
     }
     requestMetrics.record(backendId, outcome.status, outcome.latencyMs / 1000);
     if (outcome.errorKind !== ErrorKind.none && outcome.errorKind !== ErrorKind.aborted) {

@@ -48,6 +48,11 @@ export class Backend implements Candidate {
   #halfLifeMs = 1;
   #latencyEwmaMs = 0;
   #errorEwma = 0;
+  // The retry model's predictions for this backend's answers (client-facing, final attempts only)
+  #predictedRetryEwma = 0;
+  #predictedRetryOnFailureEwma = 0;
+  #lastPredictionMs = -Infinity;
+  #lastFailurePredictionMs = -Infinity;
   readonly #now: () => number;
 
   /** `now` is the clock that recordOutcome is given too. */
@@ -85,6 +90,27 @@ export class Backend implements Candidate {
     return this.#errorEwma * this.#decaySince(this.#lastSampleMs);
   }
 
+  /** EWMA of the predicted probability that a client retries an answer of this backend (0 without a model). */
+  get predictedRetryEwma(): number {
+    return this.#predictedRetryEwma * this.#decaySince(this.#lastPredictionMs);
+  }
+
+  /** The same, over failed answers only: how much client retry traffic each failure here brings. */
+  get predictedRetryOnFailure(): number {
+    return this.#predictedRetryOnFailureEwma * this.#decaySince(this.#lastFailurePredictionMs);
+  }
+
+  /** Feeds the predicted-retry EWMAs with the model's prediction for one answer this backend gave. */
+  recordPrediction(prediction: number, outcome: Outcome, nowMs: number, halfLifeMs: number): void {
+    const elapsedSince = (sampleMs: number): number => (sampleMs === -Infinity ? halfLifeMs * 10 : nowMs - sampleMs);
+    this.#predictedRetryEwma = ewmaUpdate(this.#predictedRetryEwma, prediction, elapsedSince(this.#lastPredictionMs), halfLifeMs);
+    this.#lastPredictionMs = nowMs;
+    if (isServerFailure(outcome)) {
+      this.#predictedRetryOnFailureEwma = ewmaUpdate(this.#predictedRetryOnFailureEwma, prediction, elapsedSince(this.#lastFailurePredictionMs), halfLifeMs);
+      this.#lastFailurePredictionMs = nowMs;
+    }
+  }
+
   #decaySince(sampleMs: number): number {
     return sampleMs === -Infinity ? 1 : decayFactor(this.#now() - sampleMs, this.#halfLifeMs);
   }
@@ -115,6 +141,7 @@ export class Backend implements Candidate {
       inFlight: this.inFlight,
       latencyEwmaMs: Math.round(this.latencyEwmaMs * 100) / 100,
       errorEwma: Math.round(this.errorEwma * 1000) / 1000,
+      predictedRetry: Math.round(this.predictedRetryEwma * 1000) / 1000,
     };
   }
 }

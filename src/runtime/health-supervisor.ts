@@ -74,6 +74,7 @@ export class HealthSupervisor {
       baseEjectionTimeMs: od.baseEjectionTime,
       maxEjectionTimeMs: od.maxEjectionTime,
       maxEjectionPercent: od.maxEjectionPercent,
+      isTightenedByPredictedRetries: od.tightenByPredictedRetries,
     });
     this.#outliers.setMembers(backends.map((b) => b.id));
     this.#configureChecker(config);
@@ -99,10 +100,11 @@ export class HealthSupervisor {
   }
 
   recordOutcome(backend: Backend, outcome: Outcome, now: number): void {
-    if (this.#outliers?.record(backend.id, outcome, now) === 'ejected') {
+    const predictedRetryShare = backend.predictedRetryOnFailure;
+    if (this.#outliers?.record(backend.id, outcome, now, predictedRetryShare) === 'ejected') {
       backend.isEjected = true;
       this.#deps.metrics.ejections.inc({ backend: backend.id });
-      this.#deps.logger.warn({ backend: backend.id, status: outcome.status, errorKind: outcome.errorKind }, 'backend ejected by outlier detection');
+      this.#deps.logger.warn({ backend: backend.id, status: outcome.status, errorKind: outcome.errorKind, predictedRetryShare }, 'backend ejected by outlier detection');
       this.note(backend.id, 'ejected', `${outcome.errorKind === 'none' ? `status ${outcome.status}` : outcome.errorKind}`);
       this.#publish(backend);
       this.#onChange();

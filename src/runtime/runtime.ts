@@ -182,6 +182,11 @@ export class Runtime {
     this.#health.recordOutcome(backend, outcome, now);
   }
 
+  /** The model's prediction for an answer `backend` gave a client: feeds adaptive and outlier ejection. */
+  recordPrediction(backend: Backend, outcome: Outcome, prediction: number): void {
+    backend.recordPrediction(prediction, outcome, this.#deps.clock.now(), this.#config.strategy.ewmaHalfLife);
+  }
+
   drain(name: string): CommandResult {
     return this.#command(name, (b) => {
       b.isDraining = true;
