@@ -120,7 +120,7 @@ test("the proxy's own event-loop lag is not taken for backend overload, and does
     limiter.tryAcquire();
     limiter.release(80 + (i % 5), false, (now += 5), before, 60);
   }
-  assert.ok(limiter.limit >= before, `limit ${limiter.limit} shrank from ${before}`);
+  assert.equal(limiter.limit, before, 'a starved proxy neither shrinks nor grows the limit');
   // the same answers without the lag discount are an overload
   const naive = createConcurrencyLimiter(DEFAULT_LIMITER_OPTIONS);
   learnBaseline(naive, 20);
@@ -129,6 +129,14 @@ test("the proxy's own event-loop lag is not taken for backend overload, and does
     naive.release(80 + (i % 5), false, (now += 5), before);
   }
   assert.ok(naive.limit < before, 'control: without the lag the limit backs off');
+  // a small lag (a quarter of the no-load latency at most) is subtracted, and the limit still learns
+  const slightlyLate = createConcurrencyLimiter(DEFAULT_LIMITER_OPTIONS);
+  learnBaseline(slightlyLate, 20);
+  for (let i = 0; i < 300; i++) {
+    slightlyLate.tryAcquire();
+    slightlyLate.release(21 + (i % 5), false, (now += 5), before, 4);
+  }
+  assert.ok(slightlyLate.limit > before, `limit ${slightlyLate.limit} should grow from ${before} while it is used and fast`);
   // an overestimated lag makes a light-load answer look like 0 ms; it must not become the baseline
   const fresh = createConcurrencyLimiter(DEFAULT_LIMITER_OPTIONS);
   fresh.tryAcquire();

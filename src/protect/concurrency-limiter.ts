@@ -13,9 +13,12 @@
 // overloaded backend gives no light-load answers, so an overload cannot raise its own baseline.
 // Envoy instead pins the concurrency to a minimum now and then to measure it; that sheds a burst
 // each time and starves slow backends (it did here, in an earlier version).
-// The proxy's own event-loop lag is subtracted from every latency: a CPU-starved proxy sees every
-// answer late, and must not take that for the backend's queue. Only answers seen with little lag
-// teach the no-load latency, so an overestimated lag cannot drag it towards zero.
+// The proxy's own event-loop lag is part of every latency it measures: a CPU-starved proxy sees
+// every answer late, and must not take that for the backend's queue. A small lag is subtracted;
+// an answer seen with a lag above a quarter of the no-load latency says nothing about the backend
+// and is skipped, so a starved proxy neither sheds what the backends could serve nor grows its
+// limit blindly (subtracting a large, noisy lag let the limit grow far past the backends' real
+// concurrency in the live experiment). Only answers seen with little lag teach the no-load latency.
 // Pure: time is passed in.
 export interface ConcurrencyLimiterOptions {
   readonly initialLimit: number;
@@ -42,6 +45,8 @@ const LIGHT_LOAD_SHARE = 0.25;
 const MIN_BASELINE_SAMPLES = 20;
 /** An answer teaches the no-load latency only when the proxy's lag was below this share of it. */
 const MAX_BASELINE_LAG_SHARE = 0.1;
+/** An answer seen with a lag above this share of the no-load latency is skipped: it measures the proxy. */
+const MAX_LAG_SHARE_OF_BASELINE = 0.25;
 /** A round is about one limit's worth of answers, at least this many. */
 const MIN_ROUND_SAMPLES = 10;
 
@@ -126,6 +131,7 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = DE
         baselineSamples++;
         baselineMs = Math.max(0.05, Math.min(baselineMs, latencyMs));
       }
+      if (loopLagMs > MAX_LAG_SHARE_OF_BASELINE * baselineMs) return;
       roundMinMs = Math.min(roundMinMs, Math.max(0, latencyMs - loopLagMs));
       roundMaxLoad = Math.max(roundMaxLoad, loadAtStart);
       if (++roundSamples >= Math.max(MIN_ROUND_SAMPLES, Math.floor(limit))) endRound(now);
