@@ -81,6 +81,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     return reloading;
   };
 
+  await runtime.refreshDiscovery();
   const listen = hostPort(config.proxy.listenAddress);
   const proxyAddress = await proxy.listen(listen.host, listen.port);
   let admin: Server | undefined;
