@@ -160,8 +160,8 @@ export class Runtime {
     const previous = this.#generation;
     this.#discovery.configure(config.discovery);
     const next = this.#build(config, previous.id + 1);
-    if (config.proxy.listenAddress !== this.#config.proxy.listenAddress || config.admin.listenAddress !== this.#config.admin.listenAddress) {
-      this.#deps.logger.warn('listen addresses changed in the config: a restart is needed to rebind them');
+    if (config.proxy.listenAddress !== this.#config.proxy.listenAddress || config.admin.listenAddress !== this.#config.admin.listenAddress || config.proxy.kind !== this.#config.proxy.kind) {
+      this.#deps.logger.warn('listen addresses or proxy.kind changed in the config: a restart is needed to rebind them');
     }
     this.#config = config;
     this.#generation = next;
