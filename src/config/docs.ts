@@ -77,7 +77,7 @@ const PREAMBLE = [
   '- Durations are strings: `"500ms"`, `"10s"`, `"2m"`, `"1h"`; after loading they are numbers of milliseconds. The `*_millis` keys are integers of milliseconds. No duration may exceed 2147483647 ms (the Node timer limit).',
   '- Addresses are `"host:port"` or `"[ipv6]:port"`. Listen addresses may use port 0 (any free port).',
   '',
-  'Examples: `examples/minimal.toml`, `examples/production.toml`, `examples/ip-hash.toml`, `examples/adaptive.toml`.',
+  'Examples: `examples/minimal.toml`, `examples/production.toml`, `examples/ip-hash.toml`, `examples/adaptive.toml`, `examples/dns-discovery.toml`, `examples/file-discovery.toml`, `examples/tcp.toml`.',
   '',
 ];
 
