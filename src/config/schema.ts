@@ -35,7 +35,7 @@ export const runtimeSchema = z
 export const proxySchema = z
   .strictObject({
     listenAddress: address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.'),
-    kind: z.enum(['http', 'tcp']).default('http').describe('`http`: an HTTP/1.1 proxy (the full data path). `tcp`: an L4 proxy of byte streams, see [tcp]; the HTTP keys below do not apply to it. A change needs a restart.'),
+    kind: z.enum(['http', 'tcp']).default('http').describe('`http`: an HTTP/1.1 proxy (the full data path). `tcp`: an L4 proxy of byte streams, see [tcp]; of the keys below only `max_connections` and `connect_timeout` apply to it. A change needs a restart.'),
     maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it is refused at accept (closed before any response) and counted in `sibyl_proxy_connections_rejected_total`.'),
     maxHeaderBytes: count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.'),
     maxUrlBytes: count(1).default(8_192).describe('Longest request URL, in bytes; longer gets 414.'),
