@@ -1,9 +1,12 @@
 // The TCP (L4) mode with the real binary: raw TCP connections to echo servers are balanced with
 // each connection-based strategy (switched by hot reload), a backend that refuses connections is
-// ejected without a client noticing, an unhealthy one is skipped, max_connections holds, and
-// SIGTERM drains: no new connections, open ones go on until they close.
+// ejected without a client noticing, an unhealthy one is skipped, max_connections holds,
+// SIGTERM drains (no new connections, open ones go on until they close), and discovery feeds it.
 import assert from 'node:assert/strict';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { connectEcho, startEchoBackend, type EchoBackend, type EchoClient } from '../helpers/echo-backends.ts';
 import { adminJson, backendViews, metricValue, replaceConfigFile, testConfig } from '../helpers/sibyl-control.ts';
@@ -179,4 +182,27 @@ test('SIGTERM drains: no new connections, open ones go on until they close, then
   open.socket.end();
   assert.equal(await sibyl.exited, 0);
   assert.ok(sibyl.logLines.some((l) => l.includes('"isClean":true')), 'a clean drain');
+});
+
+test('discovery feeds the TCP mode: a backend added to the watched file gets connections, a removed one keeps its open connection', async (t) => {
+  const [a, b] = (await echoBackends(t, ['a', 'b'])) as [EchoBackend, EchoBackend];
+  const listPath = join(tmpdir(), `sibyl-tcp-${process.pid}-${Date.now()}.json`);
+  t.after(() => rm(listPath, { force: true }));
+  const writeList = async (list: readonly EchoBackend[]): Promise<void> => {
+    await writeFile(`${listPath}.next`, JSON.stringify(list.map((x) => ({ name: x.name, address: x.address }))));
+    await rename(`${listPath}.next`, listPath);
+  };
+  await writeList([a]);
+  const sibyl = await startSibyl(tcpConfig('', { sections: `[discovery]\nkind = "file"\npath = "${listPath}"\ninterval = "200ms"` }));
+  t.after(() => sibyl.stop());
+  const onA = connectEcho(proxyPort(sibyl));
+  assert.equal(await onA.backend, 'a');
+
+  await writeList([b]);
+  await eventually(async () => (await backendViews(sibyl.adminUrl)).map((v) => v.name).join() === 'b', 5000);
+  assert.deepEqual(tally(await sequential(sibyl, 4)), { b: 4 });
+  // the connection opened on a before it left goes on
+  assert.equal(await onA.echo('still on a'), 'still on a');
+  onA.socket.end();
+  await onA.closed;
 });
