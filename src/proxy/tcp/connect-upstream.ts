@@ -59,7 +59,11 @@ export async function connectUpstream(generation: Generation, clientIp: string, 
     const startMs = deps.now();
     backend.inFlight++;
     const result = await connectOnce(backend, settings.connectTimeoutMs, signal);
-    if (typeof result !== 'string') return { ok: true, backend, upstream: result };
+    if (typeof result !== 'string') {
+      // a success resets the outlier detector's consecutive failures; its connect time feeds the EWMA
+      deps.record(backend, ErrorKind.none, deps.now() - startMs);
+      return { ok: true, backend, upstream: result };
+    }
     backend.inFlight--;
     if (result === ErrorKind.aborted) return { ok: false, reason: 'client_gone' };
     deps.onConnectFailure(backend, result);

@@ -96,8 +96,12 @@ export class TcpProxyServer {
       return;
     }
     const { backend, upstream } = result;
-    const connectMs = performance.now() - acceptedMs;
-    this.#runtime.recordOutcome(backend, { status: 0, errorKind: 'none', latencyMs: connectMs });
+    if (gone.signal.aborted || client.destroyed) {
+      // the client left while the backend accepted: its 'close' has fired, splice would wait forever
+      upstream.destroy();
+      backend.inFlight--;
+      return;
+    }
     this.#metrics.tcpConnections.inc({ backend: backend.id });
     client.resume();
     const done = await splice(client, upstream, generation.settings.tcp.idleTimeoutMs);
