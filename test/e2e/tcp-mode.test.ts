@@ -140,9 +140,8 @@ test('a backend that refuses connections is ejected and clients never notice; an
   t.after(() => healthy.stop());
   await b.close();
   await eventually(async () => (await backendViews(healthy.adminUrl)).find((v) => v.name === 'b')?.isHealthy === false, 5000);
-  const before = a.accepted;
+  // (a's accept count would include the TCP health probes: the greetings say who served)
   assert.deepEqual(tally(await sequential(healthy, 6)), { a: 6 });
-  assert.equal(a.accepted - before, 6);
 });
 
 test('max_connections refuses connections beyond the limit and counts them', async (t) => {
