@@ -91,6 +91,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
     }
     if (path === '/api/dashboard') return sendJson(res, 200, await dashboardSnapshot(runtime, deps.registry, deps.listener()), 0);
     if (path === '/api/storm') return sendJson(res, 200, runtime.storm);
+    if (path === '/api/discovery') return sendJson(res, 200, runtime.discovery);
     if (path === '/api/backends') return sendJson(res, 200, { generation: runtime.current.id, backends: runtime.current.backends.map((b) => b.toJSON()) });
     if (path === '/api/config') return sendJson(res, 200, { generation: runtime.current.id, lastReload: runtime.lastReload, config: redactSecrets(runtime.config) });
   }

@@ -13,6 +13,7 @@ import { createLogDestination, createLogger, type Logger } from '../log/logger.t
 import { createMetrics } from '../metrics/catalogue.ts';
 import { createPipeline } from '../proxy/pipeline.ts';
 import { ProxyServer } from '../proxy/server.ts';
+import { TcpProxyServer } from '../proxy/tcp/tcp-proxy-server.ts';
 import { createUpgradeHandler } from '../proxy/websocket.ts';
 import { loadInitialModel } from '../runtime/model-loader.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
@@ -63,7 +64,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   }
   const runtime = new Runtime(config, deps, retry);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
-  const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
+  const proxy = config.proxy.kind === 'tcp' ? new TcpProxyServer({ runtime, metrics, logger }) : new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
 
   let reloading: Promise<ReloadResult> | undefined;
   const reload = async (): Promise<ReloadResult> => {
@@ -81,6 +82,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     return reloading;
   };
 
+  await runtime.refreshDiscovery();
   const listen = hostPort(config.proxy.listenAddress);
   const proxyAddress = await proxy.listen(listen.host, listen.port);
   let admin: Server | undefined;
@@ -97,7 +99,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   if (options.configPath !== undefined) {
     watcher = watchConfigFile(options.configPath, config.runtime.configWatchIntervalMillis, () => void triggerReload());
   }
-  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm }, 'sibyl is serving');
+  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm, kind: config.proxy.kind }, 'sibyl is serving');
 
   let stopping: Promise<{ isClean: boolean }> | undefined;
   const shutdown = (reason: string): Promise<{ isClean: boolean }> => {

@@ -3,5 +3,5 @@ import { loadConfigOrExit } from './load-or-exit.ts';
 
 export async function validateCommand(options: { config?: string }): Promise<void> {
   const config = await loadConfigOrExit(options.config, process.env);
-  process.stdout.write(`${options.config ?? 'environment'}: valid (${config.backends.length} backend(s), strategy ${config.strategy.algorithm})\n`);
+  process.stdout.write(`${options.config ?? 'environment'}: valid (${config.discovery.kind === 'static' ? `${config.backends.length} backend(s)` : `backends from ${config.discovery.kind} discovery`}, strategy ${config.strategy.algorithm})\n`);
 }

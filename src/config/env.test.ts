@@ -80,7 +80,7 @@ test('a non-integer SIBYL_MAX_CONNECTIONS is a problem at env.SIBYL_MAX_CONNECTI
 
 test('a config by environment alone: valid once SIBYL_BACKEND_ADDRESSES is set', () => {
   assert.deepEqual(problemsOf(loadConfigFromEnv({})), [
-    ['backends', 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES'],
+    ['backends', 'at least one backend is required: add a [[backends]] table, set SIBYL_BACKEND_ADDRESSES, or use [discovery]'],
   ]);
   const c = configOf(loadConfigFromEnv({ SIBYL_BACKEND_ADDRESSES: '127.0.0.1:9001,127.0.0.1:9002', SIBYL_STRATEGY: 'adaptive' }));
   assert.deepEqual(c.backends.map((b) => b.address), ['127.0.0.1:9001', '127.0.0.1:9002']);

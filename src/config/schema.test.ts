@@ -135,7 +135,7 @@ test('admin: a non-loopback listener needs a token; loopback or disabled does no
 
 test('backends: at least one; ids, names and addresses unique, each duplicate at its own path', () => {
   assert.deepEqual(problemsOf(validateDocument({}, {})), [
-    ['backends', 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES'],
+    ['backends', 'at least one backend is required: add a [[backends]] table, set SIBYL_BACKEND_ADDRESSES, or use [discovery]'],
   ]);
   const result = validateDocument(
     {

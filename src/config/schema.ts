@@ -8,6 +8,8 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
+import { discoverySchema } from './schema-discovery.ts';
+import { checkTcpMode, tcpSchema } from './schema-tcp.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -33,6 +35,7 @@ export const runtimeSchema = z
 export const proxySchema = z
   .strictObject({
     listenAddress: address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.'),
+    kind: z.enum(['http', 'tcp']).default('http').describe('`http`: an HTTP/1.1 proxy (the full data path). `tcp`: an L4 proxy of byte streams, see [tcp]; of the keys below only `max_connections` and `connect_timeout` apply to it. A change needs a restart.'),
     maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it is refused at accept (closed before any response) and counted in `sibyl_proxy_connections_rejected_total`.'),
     maxHeaderBytes: count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.'),
     maxUrlBytes: count(1).default(8_192).describe('Longest request URL, in bytes; longer gets 414.'),
@@ -74,11 +77,10 @@ export const backendSchema = z
     address: address('backend').describe('Where the backend listens. Unique among backends.'),
     weight: z.int().min(0).max(10_000).default(1).describe('Relative share of traffic for weighted strategies; 0 sends it no new requests.'),
   })
-  .describe('A backend server. At least one is required, from the file or `SIBYL_BACKEND_ADDRESSES`.');
+  .describe('A backend server. At least one is required, from the file or `SIBYL_BACKEND_ADDRESSES`, unless [discovery] finds them (then none may be listed).');
 
 export const backendsSchema = z
   .array(backendSchema)
-  .min(1, { error: 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES' })
   .superRefine(checkBackendsUnique, { when: () => true })
   .transform((list) => list.map((b) => ({ ...b, name: b.name ?? b.address })));
 
@@ -171,7 +173,11 @@ export const configSchema = z
     model: modelSchema.prefault({}),
     loadShedding: loadSheddingSchema.prefault({}),
     coalescing: coalescingSchema.prefault({}),
+    discovery: discoverySchema.prefault({}),
+    tcp: tcpSchema.prefault({}),
   })
+  .superRefine(checkBackendsSource, whenValid('discovery', 'backends'))
+  .superRefine(checkTcpMode, whenValid('proxy.kind', 'strategy.algorithm', 'strategy.hashKey'))
   .superRefine(
     (c, ctx) => {
       if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
@@ -180,6 +186,15 @@ export const configSchema = z
     },
     whenValid('admin.enabled', 'admin.listenAddress', 'proxy.listenAddress'),
   );
+
+/** [[backends]] is the list for static discovery, and must stay empty when another source is used. */
+function checkBackendsSource(c: { discovery: { kind: string }; backends: readonly unknown[] }, ctx: z.core.$RefinementCtx): void {
+  if (c.discovery.kind === 'static' && c.backends.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['backends'], message: 'at least one backend is required: add a [[backends]] table, set SIBYL_BACKEND_ADDRESSES, or use [discovery]' });
+  } else if (c.discovery.kind !== 'static' && c.backends.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['backends'], message: `must be empty with discovery.kind = "${c.discovery.kind}": the backends come from ${c.discovery.kind === 'dns' ? 'DNS' : 'the discovery file'}` });
+  }
+}
 
 export type Config = z.output<typeof configSchema>;
 export type RuntimeConfig = Config['runtime'];
@@ -195,3 +210,5 @@ export type LogLevel = LogConfig['level'];
 export type RetryConfig = Config['retry'];
 export type TelemetryConfig = Config['telemetry'];
 export type ModelConfig = Config['model'];
+export type DiscoveryConfig = Config['discovery'];
+export type TcpConfig = Config['tcp'];

@@ -20,12 +20,13 @@ export interface BackendSetChange {
   readonly removed: Backend[];
 }
 
-export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
+/** `list` is the config's [[backends]] or what discovery found. */
+export function buildBackendSet(config: Config, list: readonly { name: string; address: string; weight: number }[], live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
   const poolOptions = upstreamPoolOptionsFrom(config);
   const backends: Backend[] = [];
   const added: Backend[] = [];
   const keep = new Set<string>();
-  for (const b of config.backends) {
+  for (const b of list) {
     // the schema validated the address; parseHostPort cannot fail here
     const hp = parseHostPort(b.address) ?? { host: '127.0.0.1', port: 0 };
     const spec = { name: b.name, host: hp.host, port: hp.port, weight: b.weight };

@@ -9,6 +9,7 @@ import type { Backend } from './backend.ts';
 import { buildBackendSet } from './backend-set.ts';
 import { Generation } from './generation.ts';
 import { HealthSupervisor } from './health-supervisor.ts';
+import { DiscoverySupervisor, type DiscoveryStatus } from './discovery-supervisor.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
@@ -38,6 +39,7 @@ export type CommandResult = { ok: true; backend: ReturnType<Backend['toJSON']> }
 export class Runtime {
   readonly #deps: RuntimeDeps;
   readonly #health: HealthSupervisor;
+  readonly #discovery: DiscoverySupervisor;
   readonly #startedAtMs: number;
   #config: Config;
   #generation: Generation;
@@ -72,6 +74,8 @@ export class Runtime {
     this.#startedAtMs = deps.clock.now();
     this.#config = config;
     this.#health = new HealthSupervisor(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
+    this.#discovery = new DiscoverySupervisor(deps, () => this.#applyDiscovered());
+    this.#discovery.configure(config.discovery);
     this.#generation = this.#build(config, 1);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
     deps.metrics.configGeneration.set(1);
@@ -102,7 +106,18 @@ export class Runtime {
     return this.#deps.clock.now() - this.#startedAtMs;
   }
 
+  /** Service discovery's view (GET /api/discovery). */
+  get discovery(): DiscoveryStatus {
+    return this.#discovery.status;
+  }
+
+  /** One discovery refresh now: at startup, so that the listener opens with the discovered backends. */
+  refreshDiscovery(): Promise<void> {
+    return this.#discovery.refresh();
+  }
+
   start(): void {
+    this.#discovery.start();
     this.#health.start();
     this.retry?.start();
     this.loopLag.start();
@@ -148,9 +163,10 @@ export class Runtime {
   /** Builds the new generation aside and swaps it in. Old in-flight requests finish on the old one. */
   apply(config: Config): ReloadResult {
     const previous = this.#generation;
+    this.#discovery.configure(config.discovery);
     const next = this.#build(config, previous.id + 1);
-    if (config.proxy.listenAddress !== this.#config.proxy.listenAddress || config.admin.listenAddress !== this.#config.admin.listenAddress) {
-      this.#deps.logger.warn('listen addresses changed in the config: a restart is needed to rebind them');
+    if (config.proxy.listenAddress !== this.#config.proxy.listenAddress || config.admin.listenAddress !== this.#config.admin.listenAddress || config.proxy.kind !== this.#config.proxy.kind) {
+      this.#deps.logger.warn('listen addresses or proxy.kind changed in the config: a restart is needed to rebind them');
     }
     this.#config = config;
     this.#generation = next;
@@ -282,9 +298,17 @@ export class Runtime {
     this.#cancelGauges?.();
     this.#cancelStorm?.();
     this.loopLag.stop();
+    await this.#discovery.stop();
     await this.#health.stop();
     await this.retry?.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));
+  }
+
+  /** Discovery changed the backend set: a new generation with the same config (not a config reload). */
+  #applyDiscovered(): void {
+    this.#generation = this.#build(this.#config, this.#generation.id + 1);
+    this.#deps.metrics.configGeneration.set(this.#generation.id);
+    this.#deps.logger.info({ generation: this.#generation.id, backends: this.#generation.backends.map((b) => b.id) }, 'discovered backends applied');
   }
 
   #command(name: string, change: (b: Backend) => void): CommandResult {
@@ -298,7 +322,7 @@ export class Runtime {
   }
 
   #build(config: Config, id: number): Generation {
-    const change = buildBackendSet(config, this.#live, () => this.#deps.clock.now());
+    const change = buildBackendSet(config, this.#discovery.backendsFor(config), this.#live, () => this.#deps.clock.now());
     const ls = config.loadShedding;
     for (const b of change.backends) {
       // a backend keeps what its limiter learned across reloads; turning shedding off drops it

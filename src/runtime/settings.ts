@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.ts';
 import type { ErrorKind } from '../core/outcome.ts';
 import type { RetryPolicyOptions } from '../retry/retry-policy.ts';
+import { tcpSettingsFrom, type TcpSettings } from './tcp-settings.ts';
 
 export interface ProxySettings {
   readonly maxConnections: number;
@@ -24,6 +25,8 @@ export interface ProxySettings {
   readonly shedding: { readonly maxQueueWaitMs: number } | undefined;
   /** Coalescing of identical in-flight requests; undefined when off (or without telemetry). */
   readonly coalescing: { readonly maxWaiters: number; readonly maxBodyBytes: number } | undefined;
+  /** The TCP (L4) mode's settings (read only when [proxy] kind = "tcp"). */
+  readonly tcp: TcpSettings;
 }
 
 export interface RetrySettings {
@@ -68,5 +71,6 @@ export function proxySettingsFrom(config: Config): ProxySettings {
     retry: retrySettingsFrom(config),
     shedding: config.loadShedding.enabled ? { maxQueueWaitMs: config.loadShedding.maxQueueWait } : undefined,
     coalescing: config.coalescing.enabled && config.telemetry.enabled ? { maxWaiters: config.coalescing.maxWaiters, maxBodyBytes: config.coalescing.maxBodyBytes } : undefined,
+    tcp: tcpSettingsFrom(config),
   });
 }
