@@ -11,6 +11,12 @@ export interface ShedSample {
   readonly waste: number;
   /** Sibyl's own event-loop delay (p99 since the previous scrape): how CPU-starved the proxy was. */
   readonly loopLagP99Ms: number;
+  /** The limiters' learned no-load latency per backend. */
+  readonly noLoadMs: readonly number[];
+  /** The lag the limiters see (worst of the last ~100 ms). */
+  readonly limiterLagMs: number;
+  /** Attempts without a valid backend response, by error kind (cumulative). */
+  readonly upstreamErrors: Readonly<Record<string, number>>;
 }
 
 function sum(text: string, family: string): number {
@@ -21,6 +27,15 @@ function sum(text: string, family: string): number {
 
 function values(text: string, family: string): number[] {
   return [...text.matchAll(new RegExp(`^${family}\\{[^}]*\\} (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+}
+
+function byLabel(text: string, family: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${family}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    const key = new RegExp(`${label}="([^"]*)"`).exec(m[1] ?? '')?.[1] ?? '';
+    out[key] = (out[key] ?? 0) + Number(m[2]);
+  }
+  return out;
 }
 
 /** Samples until `stop` is aborted; resolves with the samples (ms from `startAt`). */
@@ -37,6 +52,9 @@ export async function sampleSibyl(adminUrl: string, startAt: number, stop: Abort
         shed: sum(text, 'sibyl_protect_shed_total'),
         waste: sum(text, 'sibyl_protect_waste_total'),
         loopLagP99Ms: 1000 * sum(text, 'sibyl_process_nodejs_eventloop_lag_p99_seconds'),
+        noLoadMs: values(text, 'sibyl_protect_no_load_latency_seconds').map((s) => 1000 * s),
+        limiterLagMs: 1000 * sum(text, 'sibyl_protect_event_loop_lag_seconds'),
+        upstreamErrors: byLabel(text, 'sibyl_proxy_upstream_errors_total', 'error_kind'),
       });
     } catch {
       // a scrape that times out under load is a gap, not a failure of the run

@@ -47,7 +47,7 @@ export class PatienceEstimator {
     this.#isStale = true;
   }
 
-  /** The queue deadline: three quarters of the impatient tail of observed give-ups, within [20 ms, maxMs]; maxMs before any sample. */
+  /** The queue deadline: three quarters of the impatient tail of observed give-ups, within [20 ms, maxMs]; before any sample, the default (at most maxMs). */
   deadlineMs(maxMs: number): number {
     if (this.#waits.length === 0) return Math.min(maxMs, this.#defaultMs);
     if (this.#isStale) {

@@ -94,6 +94,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
     const mayRetry = retry !== undefined && x.isReplayable && retries < retry.policy.maxRetries;
     backend.inFlight++;
     const loadAtStart = backend.inFlight;
+    const attemptStartMs = deps.now();
     deps.metrics.backendAttempts.inc();
     deps.runtime.tally.backendAttempts++;
     forward(
@@ -104,8 +105,12 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
         headersTimeoutMs: retry?.perTryTimeoutMs,
         onDone(outcome, error, cause, facts) {
           backend.inFlight--;
-          releaseSlot(backend, outcome, error, loadAtStart);
-          if (outcome.errorKind !== ErrorKind.aborted) deps.runtime.recordOutcome(backend, outcome);
+          // outcome.latencyMs is what the client waited (queue and earlier attempts included); the
+          // backend's own figures (limiter, EWMAs) take this attempt's time only, or a request that
+          // waited in Sibyl's queue would make its backend look overloaded and keep the limit down
+          const attemptOutcome = { ...outcome, latencyMs: deps.now() - attemptStartMs };
+          releaseSlot(backend, attemptOutcome, error, loadAtStart);
+          if (outcome.errorKind !== ErrorKind.aborted) deps.runtime.recordOutcome(backend, attemptOutcome);
           const isFailure = error !== undefined || facts.held !== undefined;
           if (retry === undefined || !isFailure || outcome.errorKind === ErrorKind.aborted) return finish(backend, outcome, error, cause, facts, pickState);
           if (isClientGone(x.res)) {

@@ -153,7 +153,12 @@ export class Runtime {
     m.retryBudgetAvailable.set(this.#retryBudget.available(this.#deps.clock.now()));
     m.queueLength.set(this.admission.length);
     m.queueDeadline.set(this.queueDeadlineMs() / 1000);
-    for (const b of this.#generation.backends) if (b.limiter !== undefined) m.concurrencyLimit.set({ backend: b.id }, b.limiter.limit);
+    for (const b of this.#generation.backends) {
+      if (b.limiter === undefined) continue;
+      m.concurrencyLimit.set({ backend: b.id }, b.limiter.limit);
+      if (Number.isFinite(b.limiter.baselineMs)) m.noLoadLatency.set({ backend: b.id }, b.limiter.baselineMs / 1000);
+    }
+    m.eventLoopLag.set(this.loopLag.recentMs / 1000);
   }
 
   recentHealthEvents() {

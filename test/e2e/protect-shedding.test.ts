@@ -68,3 +68,31 @@ test('a queued request past its deadline is shed; one whose client leaves is dro
   assert.equal(sampleValue(metrics, 'sibyl_protect_shed_total', { reason: 'deadline' }), 1);
   assert.deepEqual(backend.seen.map((r) => r.url).sort(), ['/busy/1', '/busy/2'], 'neither the shed nor the abandoned request reached the backend');
 });
+
+// Regression: the limiter once measured a queued request from its arrival, so the time it waited
+// in Sibyl's own queue made the backend look overloaded: the limit sank to min_limit and stayed
+// there while the queue was full (the live experiment's brownout never recovered).
+test('time spent in Sibyl\'s queue is not taken for backend latency: the limit holds under a queued burst', async (t) => {
+  const backend = await slowBackend(t, 150);
+  const sibyl = await startSibyl(
+    httpToml({ rest: '[health]\nenabled = false\n[retry]\nenabled = false\n[load_shedding]\nenabled = true\ninitial_limit = 4\nmin_limit = 1\nmax_limit = 4', backends: backendsToml([backend]) }),
+  );
+  t.after(() => sibyl.stop());
+  // light load first (one at a time): the no-load latency (~150 ms) is learned from 20 answers
+  for (let i = 0; i < 21; i++) await (await request(`${sibyl.proxyUrl}/warm/${i}`)).body.text();
+  // 24 at once: four in flight, the rest wait 150-750 ms in Sibyl's queue (the deadline is 1 s until
+  // a client has given up), so a whole round of answers waited over 2x the no-load latency; the
+  // backend never has more than four, so each attempt still takes ~150 ms
+  const statuses = await Promise.all(
+    Array.from({ length: 24 }, async (_, i) => {
+      const res = await request(`${sibyl.proxyUrl}/burst/${i}`);
+      await res.body.text();
+      return res.statusCode;
+    }),
+  );
+  const metrics = await scrapeMetrics(sibyl.adminUrl);
+  // the last wave waits ~750 ms of its 1 s deadline: a very slow machine may shed one or two
+  assert.ok(statuses.filter((s) => s === 200).length >= 20, `${statuses.filter((s) => s !== 200).length} not served; ${metrics.split('\n').filter((l) => l.startsWith('sibyl_protect_')).join('; ')}`);
+  const limit = sampleValue(metrics, 'sibyl_protect_concurrency_limit', { backend: backend.name });
+  assert.equal(limit, 4, `the limit sank to ${limit} although the backend never slowed down`);
+});
