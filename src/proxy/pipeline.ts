@@ -122,7 +122,7 @@ export function createPipeline(deps: PipelineDeps) {
     if (hasRequestBody(req)) res.shouldKeepAlive = false;
     if (spec === Errors.noBackend || spec === Errors.shed) {
       // pacing: Sibyl's own 503s say when to come back, jittered so clients do not return together
-      const retryAfter = runtime.retryAfterSeconds();
+      const retryAfter = runtime.retryAfterSeconds(spec === Errors.shed ? 'shed' : 'no_backend');
       sendError(res, spec, requestId, s.requestIdHeader, { 'retry-after': String(retryAfter) });
       metrics.paced.inc();
       const errorKind = spec === Errors.noBackend ? ErrorKind.noBackend : ErrorKind.none;

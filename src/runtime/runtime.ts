@@ -267,17 +267,22 @@ export class Runtime {
   }
 
   /**
-   * Pacing: the Retry-After for a 503 Sibyl answers itself. The pool's recovery is estimated from
-   * the earliest end of an ejection or, when backends are only unhealthy, the time health checks
-   * need to readmit one; clients predicted to retry are spread uniformly over
+   * Pacing: the Retry-After for a 503 Sibyl answers itself. With no backend to send to, the pool's
+   * recovery is estimated from the earliest end of an ejection or, when backends are only
+   * unhealthy, the time health checks need to readmit one. A shed request (every backend at its
+   * concurrency limit) meets an overload that clears on the time scale of the queue, so its
+   * recovery is the queue deadline, at least a second: the live experiment showed that a 20 s
+   * Retry-After on a 5 s load spike made got give up (it only waits up to its own timeout) and
+   * undici's RetryAgent wait 30 s. Clients predicted to retry are spread uniformly over
    * [recovery / 2, recovery x (1 + P(retry))], so that those honouring it do not come back together.
    */
-  retryAfterSeconds(): number {
+  retryAfterSeconds(reason: 'no_backend' | 'shed'): number {
     const now = this.#deps.clock.now();
     const ends = this.#health.outlierSnapshot().filter((e) => e.isEjected && e.ejectedUntil !== undefined).map((e) => (e.ejectedUntil as number) - now);
     const h = this.#config.health;
     const readmitMs = h.enabled ? h.interval * h.healthyThreshold : 1000;
-    const recoveryMs = Math.max(1000, ends.length > 0 ? Math.min(...ends) : readmitMs);
+    const unavailableMs = ends.length > 0 ? Math.min(...ends) : readmitMs;
+    const recoveryMs = Math.max(1000, reason === 'shed' ? this.queueDeadlineMs() : unavailableMs);
     const p = this.retry?.predict({ status: 503, attempt: 1 }) ?? 0.5;
     const low = recoveryMs / 2;
     const high = recoveryMs * (1 + p);

@@ -96,3 +96,21 @@ test('time spent in Sibyl\'s queue is not taken for backend latency: the limit h
   const limit = sampleValue(metrics, 'sibyl_protect_concurrency_limit', { backend: backend.name });
   assert.equal(limit, 4, `the limit sank to ${limit} although the backend never slowed down`);
 });
+
+test('a shed request is told to come back on the time scale of the queue, not of health checks', async (t) => {
+  const backend = await slowBackend(t, 300);
+  // health checks on (default 10 s x 2 to readmit a backend): that is the recovery of a pool with
+  // no backend, not of an overload that clears as the queue drains
+  const sibyl = await startSibyl(httpToml({ rest: '[retry]\nenabled = false\n[load_shedding]\nenabled = true\ninitial_limit = 1\nmin_limit = 1\nmax_queue = 1', backends: backendsToml([backend]) }));
+  t.after(() => sibyl.stop());
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, async (_, i) => {
+      const res = await request(`${sibyl.proxyUrl}/spike/${i}`);
+      await res.body.text();
+      return { status: res.statusCode, retryAfter: Number(res.headers['retry-after']) };
+    }),
+  );
+  const shed = answers.filter((a) => a.status === 503);
+  assert.ok(shed.length >= 5, JSON.stringify(answers));
+  for (const a of shed) assert.ok(a.retryAfter >= 1 && a.retryAfter <= 2, `Retry-After ${a.retryAfter} s for a shed request`);
+});
