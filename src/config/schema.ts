@@ -8,6 +8,8 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
+import { createPoolSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
+import { checkTraffic } from './checks-traffic.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -76,9 +78,9 @@ export const backendSchema = z
   })
   .describe('A backend server. At least one is required, from the file or `SIBYL_BACKEND_ADDRESSES`.');
 
+// may be empty when a pool named "default" takes its place (checkTraffic)
 export const backendsSchema = z
   .array(backendSchema)
-  .min(1, { error: 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES' })
   .superRefine(checkBackendsUnique, { when: () => true })
   .transform((list) => list.map((b) => ({ ...b, name: b.name ?? b.address })));
 
@@ -154,6 +156,12 @@ export const logSchema = z
   })
   .describe('Logging.');
 
+const poolSchema = createPoolSchema({
+  backends: backendsSchema.refine((list) => list.length > 0, { error: 'a pool needs at least one backend' }),
+  strategy: strategySchema,
+  health: healthSchema,
+});
+
 export const configSchema = z
   .strictObject({
     runtime: runtimeSchema.prefault({}),
@@ -170,7 +178,12 @@ export const configSchema = z
     model: modelSchema.prefault({}),
     loadShedding: loadSheddingSchema.prefault({}),
     coalescing: coalescingSchema.prefault({}),
+    traffic: trafficSchema.prefault({}),
+    pools: z.array(poolSchema).default([]).describe(poolSchema.description ?? ''),
+    routes: z.array(routeSchema).default([]).describe(routeSchema.description ?? ''),
+    rollouts: z.array(rolloutSchema).default([]).describe(rolloutSchema.description ?? ''),
   })
+  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts'))
   .superRefine(
     (c, ctx) => {
       if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
@@ -194,3 +207,6 @@ export type LogLevel = LogConfig['level'];
 export type RetryConfig = Config['retry'];
 export type TelemetryConfig = Config['telemetry'];
 export type ModelConfig = Config['model'];
+export type PoolConfig = Config['pools'][number];
+export type RouteConfig = Config['routes'][number];
+export type RolloutConfig = Config['rollouts'][number];

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
 import type { AttemptStart } from '../runtime/retry-intelligence.ts';
 import type { Generation } from '../runtime/generation.ts';
+import type { Pool } from '../runtime/pool.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
@@ -49,9 +50,9 @@ export function clientIpOf(req: IncomingMessage): string {
  * pick, retry-aware and capacity-aware: a client retry avoids the backend that failed its previous
  * attempt; with load shedding on, the backend's slot is taken (undefined: all full).
  */
-function pickFor(generation: Generation, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
-  const avoid = avoidBackendId === undefined ? undefined : generation.findBackend(avoidBackendId);
-  return generation.pickWithCapacity({ hashKey }, avoid === undefined ? NOTHING_TO_AVOID : [avoid]);
+function pickFor(pool: Pool, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
+  const avoid = avoidBackendId === undefined ? undefined : pool.findBackend(avoidBackendId);
+  return pool.pickWithCapacity({ hashKey }, avoid === undefined ? NOTHING_TO_AVOID : [avoid]);
 }
 
 const NOTHING_TO_AVOID: readonly Backend[] = [];
@@ -69,6 +70,7 @@ interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly generation: Generation;
+  readonly pool: Pool;
   readonly requestId: string;
   readonly startMs: number;
   readonly attempt: AttemptStart | undefined;
@@ -147,9 +149,11 @@ export function createPipeline(deps: PipelineDeps) {
     if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.clientRetries++;
     if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
 
+    // route -> split: the pool this request is served by (its retries stay there)
+    const pool = runtime.traffic.choosePool(generation, req);
     // a request without the configured hash header falls back to its client IP
-    const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();
-    const ctx: RequestContext = { req, res, generation, requestId, startMs, attempt, clientIp, hashKey };
+    const hashKey = !pool.needsHashKey ? '' : ((pool.hashHeader !== undefined ? req.headers[pool.hashHeader] : undefined) ?? clientIp).toString();
+    const ctx: RequestContext = { req, res, generation, pool, requestId, startMs, attempt, clientIp, hashKey };
     const coalescing = s.coalescing;
     if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, s)) {
       const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
@@ -179,11 +183,11 @@ export function createPipeline(deps: PipelineDeps) {
 
   /** pick (or queue, or shed), then start. */
   function route(ctx: RequestContext): void {
-    const { req, res, generation, requestId, startMs, attempt, hashKey } = ctx;
+    const { req, res, generation, pool, requestId, startMs, attempt, hashKey } = ctx;
     const s = generation.settings;
-    const backend = pickFor(generation, hashKey, attempt?.ticket.avoidBackendId);
+    const backend = pickFor(pool, hashKey, attempt?.ticket.avoidBackendId);
     if (backend !== undefined) return start(ctx, backend);
-    if (generation.eligibleSet.eligible.length === 0 || s.shedding === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
+    if (pool.eligibleSet.eligible.length === 0 || s.shedding === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
     queue(ctx);
   };
 
@@ -195,7 +199,7 @@ export function createPipeline(deps: PipelineDeps) {
     const cancel = runtime.admission.enqueue(
       {
         tryStart() {
-          const backend = pickFor(generation, ctx.hashKey, attempt?.ticket.avoidBackendId);
+          const backend = pickFor(ctx.pool, ctx.hashKey, attempt?.ticket.avoidBackendId);
           if (backend === undefined) return false;
           isStarted = true;
           start(ctx, backend);
@@ -223,14 +227,14 @@ export function createPipeline(deps: PipelineDeps) {
 
   /** forward onwards, with a backend whose slot (when load shedding is on) is already taken. */
   function start(ctx: RequestContext, backend: Backend): void {
-    const { req, res, generation, requestId, startMs, attempt, clientIp, hashKey } = ctx;
+    const { req, res, generation, pool, requestId, startMs, attempt, clientIp, hashKey } = ctx;
     const s = generation.settings;
     const via = s.addViaHeader ? `1.1 sibyl` : undefined;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
     const hasIdempotencyKey = s.retry !== undefined && req.headers[s.retry.idempotencyKeyHeader] !== undefined;
     if (s.retry !== undefined) runtime.retryBudget.deposit(now());
     const exchange = {
-      req, res, generation, requestId, via, startMs, headers, hashKey, hasIdempotencyKey,
+      req, res, generation, pool, requestId, via, startMs, headers, hashKey, hasIdempotencyKey,
       wantsPickState: attempt !== undefined,
       onFinal(final: Backend, outcome: Outcome, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined) {
         record(req, s, requestId, final, outcome, cause, attempt, facts, pickState);

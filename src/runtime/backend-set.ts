@@ -1,7 +1,7 @@
 // Builds the backend list of a new generation, reusing live Backend objects whose name and
 // address are unchanged (health, EWMAs and open connections survive a reload).
 import { parseHostPort } from '../core/address.ts';
-import type { Config } from '../config/schema.ts';
+import type { BackendConfig, Config } from '../config/schema.ts';
 import { Backend, backendKey, type UpstreamPoolOptions } from './backend.ts';
 
 export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
@@ -20,12 +20,13 @@ export interface BackendSetChange {
   readonly removed: Backend[];
 }
 
-export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
+/** `list` is every backend of every pool (names are unique across pools). */
+export function buildBackendSet(config: Config, list: readonly BackendConfig[], live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
   const poolOptions = upstreamPoolOptionsFrom(config);
   const backends: Backend[] = [];
   const added: Backend[] = [];
   const keep = new Set<string>();
-  for (const b of config.backends) {
+  for (const b of list) {
     // the schema validated the address; parseHostPort cannot fail here
     const hp = parseHostPort(b.address) ?? { host: '127.0.0.1', port: 0 };
     const spec = { name: b.name, host: hp.host, port: hp.port, weight: b.weight };

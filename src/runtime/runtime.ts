@@ -1,14 +1,15 @@
 // The runtime owns the generation in service and everything that outlives a generation:
 // backend state, health checking, outlier detection. It is the only place that changes them;
 // the admin API calls its commands, the proxy reads `current` once per request.
-import { createBalancer } from '../balancer/create-balancer.ts';
 import type { Outcome } from '../core/outcome.ts';
 import type { Config } from '../config/schema.ts';
 import type { RuntimeDeps } from './deps.ts';
 import type { Backend } from './backend.ts';
 import { buildBackendSet } from './backend-set.ts';
 import { Generation } from './generation.ts';
-import { HealthSupervisor } from './health-supervisor.ts';
+import { PoolHealth } from './pool-health.ts';
+import { TrafficControl } from './traffic-control.ts';
+import { buildPools, poolSpecsOf } from './build-pools.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
@@ -36,7 +37,7 @@ export type CommandResult = { ok: true; backend: ReturnType<Backend['toJSON']> }
 
 export class Runtime {
   readonly #deps: RuntimeDeps;
-  readonly #health: HealthSupervisor;
+  readonly #health: PoolHealth;
   readonly #startedAtMs: number;
   #config: Config;
   #generation: Generation;
@@ -53,6 +54,8 @@ export class Runtime {
   readonly #storm = new MetastabilityDetector();
   #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0 };
   #cancelStorm: (() => void) | undefined;
+  /** route -> split: the routes' choice and the live rollouts' diversions. */
+  readonly traffic: TrafficControl;
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
@@ -62,12 +65,13 @@ export class Runtime {
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
     this.#deps = deps;
     this.retry = retry;
+    this.traffic = new TrafficControl(deps.metrics, deps.rng);
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
     this.#config = config;
-    this.#health = new HealthSupervisor(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
+    this.#health = new PoolHealth(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
     this.#generation = this.#build(config, 1);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
     deps.metrics.configGeneration.set(1);
@@ -278,7 +282,8 @@ export class Runtime {
   }
 
   #build(config: Config, id: number): Generation {
-    const change = buildBackendSet(config, this.#live, () => this.#deps.clock.now());
+    const all = poolSpecsOf(config).flatMap((p) => p.backends);
+    const change = buildBackendSet(config, all, this.#live, () => this.#deps.clock.now());
     const ls = config.loadShedding;
     for (const b of change.backends) {
       // a backend keeps what its limiter learned across reloads; turning shedding off drops it
@@ -291,8 +296,7 @@ export class Runtime {
       void b.pool.close();
       this.#health.forget(b);
     }
-    const balancer = createBalancer(config.strategy.algorithm, { rng: this.#deps.rng }, { errorPenalty: config.strategy.errorPenalty });
-    this.#health.configure(config, change.backends);
-    return new Generation(id, proxySettingsFrom(config), change.backends, balancer, (backends) => this.#health.selectEligible(backends));
+    const built = buildPools(config, new Map(change.backends.map((b) => [b.id, b])), this.#health, this.#deps.rng);
+    return new Generation(id, proxySettingsFrom(config), built.pools, built.defaultPool, built.router);
   }
 }

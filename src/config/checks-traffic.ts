@@ -1,0 +1,63 @@
+// Cross-section checks of progressive delivery: every pool a route, split or rollout names exists,
+// pool and backend names are unique across pools, and there is a default pool.
+import type * as z from 'zod';
+import { DEFAULT_POOL } from './schema-traffic.ts';
+
+interface TrafficInput {
+  readonly backends: readonly { readonly name: string }[];
+  readonly pools: readonly { readonly name: string; readonly backends: readonly { readonly name: string }[] }[];
+  readonly routes: readonly { readonly pool?: string | undefined; readonly split?: readonly { readonly pool: string }[] | undefined }[];
+  readonly rollouts: readonly { readonly name: string; readonly stable: string; readonly canary: string }[];
+}
+
+const NO_BACKEND = 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES';
+
+function checkPools(c: TrafficInput, ctx: z.core.$RefinementCtx): Set<string> {
+  const names = new Set<string>();
+  if (c.backends.length > 0) names.add(DEFAULT_POOL);
+  const backendOwner = new Map<string, string>(c.backends.map((b) => [b.name, 'backends']));
+  c.pools.forEach((pool, i) => {
+    if (pool.name === DEFAULT_POOL && c.backends.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['pools', i, 'name'], message: 'the pool "default" is the top-level [[backends]]; name this pool otherwise, or move those backends here' });
+    } else if (names.has(pool.name)) {
+      ctx.addIssue({ code: 'custom', path: ['pools', i, 'name'], message: `duplicate pool name ${JSON.stringify(pool.name)}` });
+    }
+    names.add(pool.name);
+    pool.backends.forEach((b, j) => {
+      const owner = backendOwner.get(b.name);
+      if (owner !== undefined) ctx.addIssue({ code: 'custom', path: ['pools', i, 'backends', j, 'name'], message: `backend name ${JSON.stringify(b.name)} is already used in ${owner}; backend names are unique across pools` });
+      else backendOwner.set(b.name, `pools[${i}]`);
+    });
+  });
+  if (!names.has(DEFAULT_POOL)) {
+    const message = c.pools.length === 0 ? NO_BACKEND : 'no default pool: add [[backends]] or a pool named "default" (requests no route matches go there)';
+    ctx.addIssue({ code: 'custom', path: ['backends'], message });
+  }
+  return names;
+}
+
+export function checkTraffic(c: TrafficInput, ctx: z.core.$RefinementCtx): void {
+  const pools = checkPools(c, ctx);
+  const known = [...pools].map((p) => JSON.stringify(p)).join(', ');
+  const needPool = (name: string, path: (string | number)[]): void => {
+    if (!pools.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown pool ${JSON.stringify(name)} (pools: ${known})` });
+  };
+  c.routes.forEach((r, i) => {
+    if (r.pool !== undefined) needPool(r.pool, ['routes', i, 'pool']);
+    r.split?.forEach((s, j) => needPool(s.pool, ['routes', i, 'split', j, 'pool']));
+  });
+  const rolloutNames = new Set<string>();
+  const stables = new Map<string, string>();
+  c.rollouts.forEach((r, i) => {
+    if (rolloutNames.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rollouts', i, 'name'], message: `duplicate rollout name ${JSON.stringify(r.name)}` });
+    rolloutNames.add(r.name);
+    needPool(r.stable, ['rollouts', i, 'stable']);
+    needPool(r.canary, ['rollouts', i, 'canary']);
+    const other = stables.get(r.stable);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['rollouts', i, 'stable'], message: `pool ${JSON.stringify(r.stable)} is already the stable pool of rollout ${JSON.stringify(other)}` });
+    stables.set(r.stable, r.name);
+  });
+  c.rollouts.forEach((r, i) => {
+    if (stables.has(r.canary)) ctx.addIssue({ code: 'custom', path: ['rollouts', i, 'canary'], message: `pool ${JSON.stringify(r.canary)} is the stable pool of a rollout; a canary cannot be split again` });
+  });
+}

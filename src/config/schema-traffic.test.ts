@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { validateDocument, type ConfigResult } from './load.ts';
+
+const pool = (name: string, port: number, extra: Record<string, unknown> = {}) => ({ name, backends: [{ name: `${name}-1`, address: `127.0.0.1:${port}` }], ...extra });
+const validate = (doc: Record<string, unknown>): ConfigResult => validateDocument({ backends: [{ name: 'a', address: '127.0.0.1:9001' }], ...doc }, {});
+
+function problemsOf(result: ConfigResult): string[] {
+  assert.equal(result.ok, false, 'expected the config to be rejected');
+  return result.ok ? [] : result.problems.map((p) => `${p.path}: ${p.message}`);
+}
+
+test('pools, routes and rollouts parse with their defaults', () => {
+  const result = validate({
+    pools: [pool('v2', 9002, { strategy: { algorithm: 'least_connections' }, health: { path: '/ready' } })],
+    routes: [{ path_prefix: '/v2', pool: 'v2' }, { split: [{ pool: 'default', weight: 9 }, { pool: 'v2', weight: 1 }] }],
+    rollouts: [{ name: 'r', stable: 'default', canary: 'v2' }],
+  });
+  if (!result.ok) assert.fail(JSON.stringify(result.problems));
+  const c = result.config;
+  assert.equal(c.pools[0]?.strategy?.algorithm, 'least_connections');
+  assert.equal(c.pools[0]?.health?.path, '/ready');
+  assert.equal(c.pools[0]?.health?.interval, 10_000, 'keys left out of a pool health table take their defaults');
+  assert.deepEqual(c.routes[0]?.headers, []);
+  assert.deepEqual(c.rollouts[0]?.steps, [10, 25, 50, 100]);
+  assert.equal(c.rollouts[0]?.maxErrorRate, 1);
+  assert.equal(c.rollouts[0]?.maxP99, 500);
+  assert.equal(c.rollouts[0]?.minSamples, 100);
+});
+
+test('a pool named "default" may replace the top-level backends', () => {
+  const result = validateDocument({ pools: [pool('default', 9001)] }, {});
+  assert.equal(result.ok, true, JSON.stringify(result));
+});
+
+test('references, names, splits and weights are checked, every problem at once', () => {
+  const problems = problemsOf(
+    validate({
+      pools: [pool('v2', 9002), pool('v2', 9003), pool('default', 9004), { name: 'v4', backends: [{ name: 'a', address: '127.0.0.1:9005' }] }],
+      routes: [{ pool: 'nope' }, { split: [{ pool: 'v2', weight: 1 }, { pool: 'gone', weight: 1 }] }],
+      rollouts: [{ name: 'r', stable: 'default', canary: 'v5' }],
+    }),
+  );
+  assert.deepEqual(problems, [
+    'pools[1].name: duplicate pool name "v2"',
+    'pools[1].backends[0].name: backend name "v2-1" is already used in pools[0]; backend names are unique across pools',
+    'pools[2].name: the pool "default" is the top-level [[backends]]; name this pool otherwise, or move those backends here',
+    'pools[3].backends[0].name: backend name "a" is already used in backends; backend names are unique across pools',
+    'routes[0].pool: unknown pool "nope" (pools: "default", "v2", "v4")',
+    'routes[1].split[1].pool: unknown pool "gone" (pools: "default", "v2", "v4")',
+    'rollouts[0].canary: unknown pool "v5" (pools: "default", "v2", "v4")',
+  ]);
+});
+
+test('a route needs exactly one target, and a split a positive weight', () => {
+  assert.deepEqual(problemsOf(validate({ routes: [{ path_prefix: '/x' }] })), ['routes[0]: needs exactly one of pool and split']);
+  assert.deepEqual(problemsOf(validate({ routes: [{ pool: 'default', split: [{ pool: 'default', weight: 1 }] }] })), ['routes[0]: needs exactly one of pool and split']);
+  assert.deepEqual(problemsOf(validate({ routes: [{ split: [] }] })), ['routes[0].split: an empty split sends traffic nowhere: give at least one pool']);
+  assert.deepEqual(problemsOf(validate({ routes: [{ split: [{ pool: 'default', weight: 0 }] }] })), ['routes[0].split: the weights sum to 0: at least one must be positive']);
+  assert.match(problemsOf(validate({ routes: [{ split: [{ pool: 'default', weight: -1 }] }] })).join(), /routes\[0\]\.split\[0\]\.weight/);
+});
+
+test('without backends or a default pool the config says where unmatched requests would go', () => {
+  assert.deepEqual(problemsOf(validateDocument({ pools: [pool('v2', 9002)] }, {})), ['backends: no default pool: add [[backends]] or a pool named "default" (requests no route matches go there)']);
+  assert.deepEqual(problemsOf(validateDocument({ pools: [{ name: 'v2', backends: [] }] }, {})), ['pools[0].backends: a pool needs at least one backend']);
+});
+
+test('a rollout\'s steps increase and its pools differ and are not chained', () => {
+  const problems = problemsOf(
+    validate({
+      pools: [pool('v2', 9002), pool('v3', 9003)],
+      rollouts: [
+        { name: 'r1', stable: 'default', canary: 'default', steps: [50, 20] },
+        { name: 'r2', stable: 'v2', canary: 'v3' },
+      ],
+    }),
+  );
+  assert.deepEqual(problems, ['rollouts[0].canary: must differ from stable', 'rollouts[0].steps[1]: steps must increase']);
+  const chained = problemsOf(validate({ pools: [pool('v2', 9002), pool('v3', 9003)], rollouts: [{ name: 'r1', stable: 'default', canary: 'v2' }, { name: 'r2', stable: 'v2', canary: 'v3' }] }));
+  assert.deepEqual(chained, ['rollouts[0].canary: pool "v2" is the stable pool of a rollout; a canary cannot be split again']);
+});

@@ -1,0 +1,96 @@
+// Config sections of progressive delivery: named pools, ordered routes with weighted splits, and
+// canary rollouts. The top-level [[backends]] stay the pool named "default".
+import * as z from 'zod';
+import { duration, percent } from './fields.ts';
+
+export const DEFAULT_POOL = 'default';
+
+const POOL_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
+
+const poolName = () =>
+  z
+    .string()
+    .regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-", starting with a letter or digit' })
+    .meta({ docType: 'pool name' });
+
+const nameValue = z
+  .strictObject({
+    name: z.string().min(1).describe('Header or cookie name (headers match case-insensitively).'),
+    value: z.string().describe('Exact value the request must carry.'),
+  })
+  .describe('One header or cookie that must be present with this value.');
+
+export const splitSchema = z
+  .strictObject({
+    pool: poolName().describe('Pool that gets this share.'),
+    weight: z.int().min(0).max(10_000).describe('Relative share of the route\'s requests.'),
+  })
+  .describe('One leg of a weighted split.');
+
+export const routeSchema = z
+  .strictObject({
+    name: z.string().min(1).optional().describe('Name used in logs, metrics and the admin API; defaults to `route-<index>`.'),
+    host: z
+      .string()
+      .min(1)
+      .transform((h) => h.toLowerCase())
+      .optional()
+      .describe('Host the request must be for (the Host header without its port, case-insensitive). A leading `*.` matches any subdomain.'),
+    pathPrefix: z.string().regex(/^\//, { error: 'must start with "/"' }).optional().describe('Path prefix the request URL must start with.'),
+    methods: z.array(z.string().regex(/^[A-Z]+$/, { error: 'must be an upper-case HTTP method' })).optional().describe('Methods matched; any method when unset.'),
+    headers: z.array(nameValue).default([]).describe('Headers that must all be present with these exact values, e.g. `[{ name = "x-beta", value = "1" }]`.'),
+    cookies: z.array(nameValue).default([]).describe('Cookies that must all be present with these exact values.'),
+    pool: poolName().optional().describe('Pool that serves matching requests. Exactly one of `pool` and `split`.'),
+    split: z.array(splitSchema).optional().describe('Weighted split between pools, e.g. `[{ pool = "v1", weight = 90 }, { pool = "v2", weight = 10 }]`. Exactly one of `pool` and `split`.'),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.pool === undefined) === (r.split === undefined)) ctx.addIssue({ code: 'custom', path: [], message: 'needs exactly one of pool and split' });
+    if (r.split !== undefined) {
+      if (r.split.length === 0) ctx.addIssue({ code: 'custom', path: ['split'], message: 'an empty split sends traffic nowhere: give at least one pool' });
+      else if (r.split.every((s) => s.weight === 0)) ctx.addIssue({ code: 'custom', path: ['split'], message: 'the weights sum to 0: at least one must be positive' });
+    }
+  })
+  .describe('A routing rule. Rules are tried in order; the first whose conditions all match picks the target. Requests no rule matches go to the `default` pool.');
+
+/**
+ * A named pool. Built from the schema's own backend, strategy and health tables (passed in, so
+ * that this file does not import schema.ts, which imports it).
+ */
+export function createPoolSchema<B extends z.ZodType, S extends z.ZodType, H extends z.ZodType>(parts: { backends: B; strategy: S; health: H }) {
+  return z
+    .strictObject({
+      name: poolName().describe('Name of the pool, used by routes, splits, rollouts and in metrics (`pool` label). `default` is the top-level `[[backends]]` when they exist.'),
+      backends: parts.backends.describe('The pool\'s backends, as `[[pools.backends]]` tables with the keys of `[[backends]]`. Backend names are unique across all pools.'),
+      strategy: parts.strategy.optional().describe('The pool\'s own `[pools.strategy]` table; the top-level `[strategy]` when unset.'),
+      health: parts.health.optional().describe('The pool\'s own `[pools.health]` table (keys it leaves out take their defaults, not the top-level values); the top-level `[health]` when unset.'),
+    })
+    .describe('A named pool of backends with its own strategy and health checks. Routes, splits and rollouts send traffic to pools.');
+}
+
+export const rolloutSchema = z
+  .strictObject({
+    name: z.string().regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-"' }).describe('Name of the rollout, used in the admin API, logs and metrics.'),
+    stable: poolName().describe('Pool serving the current version. Every request routed to it is split between it and `canary`.'),
+    canary: poolName().describe('Pool serving the new version.'),
+    steps: z.array(percent()).min(1).default([10, 25, 50, 100]).describe('Canary shares in percent, in order; each is held for `step_duration`. The last should be 100.'),
+    stepDuration: duration().prefault('5m').describe('How long each step is held (and must pass every analysis) before the next one.'),
+    analysisInterval: duration().prefault('30s').describe('How often the canary is compared with stable.'),
+    maxErrorRate: percent().default(1).describe('An interval fails when the canary\'s error rate (5xx and transport errors), in percent, is above this.'),
+    maxP99: duration().prefault('500ms').describe('An interval fails when the canary\'s p99 latency is above this.'),
+    maxErrorRateIncrease: percent().optional().describe('Optional: an interval also fails when the canary\'s error rate exceeds stable\'s by more than this many percentage points.'),
+    minSamples: z.int().min(1).default(100).describe('Canary requests an interval needs for a verdict; an interval with fewer neither passes nor fails, so low traffic never promotes.'),
+    autoStart: z.boolean().default(true).describe('Start the rollout when it first appears in the config; when false it waits for `POST /api/rollouts/<name>/resume`.'),
+  })
+  .superRefine((r, ctx) => {
+    if (r.stable === r.canary) ctx.addIssue({ code: 'custom', path: ['canary'], message: 'must differ from stable' });
+    for (let i = 1; i < r.steps.length; i++) {
+      if ((r.steps[i] ?? 0) <= (r.steps[i - 1] ?? 0)) ctx.addIssue({ code: 'custom', path: ['steps', i], message: 'steps must increase' });
+    }
+  })
+  .describe('A canary rollout: the canary pool takes a growing share of the stable pool\'s traffic, step by step, and is rolled back when an analysis fails.');
+
+export const trafficSchema = z
+  .strictObject({
+    stateFile: z.string().min(1).optional().describe('File where rollout and blue-green state is kept so that it survives a restart; in memory only when unset.'),
+  })
+  .describe('Progressive delivery settings shared by pools, routes and rollouts.');

@@ -1,0 +1,15 @@
+// Metric families of progressive delivery (pools, routes, rollouts), spread into the catalogue.
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export function createTrafficMetrics(r: Registry[]) {
+  return {
+    routedRequests: new Counter({ name: 'sibyl_traffic_requests_total', help: 'Requests routed, by the route that matched ("default" when none) and the pool chosen (after splits and rollouts).', labelNames: ['route', 'pool'] as const, registers: r }),
+    poolEligibleBackends: new Gauge({ name: 'sibyl_traffic_pool_eligible_backends', help: 'Backends currently eligible for new requests, by pool.', labelNames: ['pool'] as const, registers: r }),
+    poolPanicMode: new Gauge({ name: 'sibyl_traffic_pool_panic_mode', help: '1 while the pool has too few healthy backends and routes to all of them (panic mode), by pool.', labelNames: ['pool'] as const, registers: r }),
+    rolloutCanaryWeight: new Gauge({ name: 'sibyl_traffic_rollout_canary_weight_percent', help: 'Share of the stable pool\'s traffic that the rollout sends to its canary pool, in percent.', labelNames: ['rollout'] as const, registers: r }),
+    rolloutState: new Gauge({ name: 'sibyl_traffic_rollout_state', help: '1 for the rollout\'s current state (pending, progressing, paused, promoted, rolled_back, aborted).', labelNames: ['rollout', 'state'] as const, registers: r }),
+    rolloutTransitions: new Counter({ name: 'sibyl_traffic_rollout_transitions_total', help: 'Rollout transitions, by rollout and event (started, step, paused, resumed, promoted, rolled_back, aborted, restored).', labelNames: ['rollout', 'event'] as const, registers: r }),
+    rolloutAnalyses: new Counter({ name: 'sibyl_traffic_rollout_analyses_total', help: 'Canary analyses, by rollout and verdict (pass, fail, inconclusive = too few samples).', labelNames: ['rollout', 'verdict'] as const, registers: r }),
+    rolloutStateFileErrors: new Counter({ name: 'sibyl_traffic_state_file_errors_total', help: 'Failed reads or writes of [traffic] state_file; rollout state then lives only in memory until the next successful write.', registers: r }),
+  };
+}

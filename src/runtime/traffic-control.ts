@@ -1,0 +1,55 @@
+// route -> split on the data path: the router's choice, then the live rollouts' diversions (a
+// share of a stable pool's requests goes to its canary). Rollout state changes swap one map.
+import type { IncomingMessage } from 'node:http';
+import type { Rng } from '../core/rng.ts';
+import type { Metrics } from '../metrics/catalogue.ts';
+import type { Generation } from './generation.ts';
+import type { Pool } from './pool.ts';
+
+/** While a rollout runs: `share` (0..1) of the stable pool's requests go to `canary`. */
+export interface Diversion {
+  readonly canary: string;
+  readonly share: number;
+}
+
+type Counter = { inc(): void };
+
+export class TrafficControl {
+  readonly #metrics: Metrics;
+  readonly #rng: Rng;
+  /** stable pool -> diversion; replaced whole, never mutated, so a request reads one consistent view. */
+  #diversions: ReadonlyMap<string, Diversion> = new Map();
+  readonly #counters = new Map<string, Map<string, Counter>>();
+
+  constructor(metrics: Metrics, rng: Rng) {
+    this.#metrics = metrics;
+    this.#rng = rng;
+  }
+
+  setDiversions(diversions: ReadonlyMap<string, Diversion>): void {
+    this.#diversions = diversions;
+  }
+
+  get diversions(): ReadonlyMap<string, Diversion> {
+    return this.#diversions;
+  }
+
+  choosePool(generation: Generation, req: IncomingMessage): Pool {
+    const choice = generation.router.choose({ method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', headers: req.headers }, this.#rng.next());
+    let name = choice.pool;
+    const diversion = this.#diversions.get(name);
+    // an independent draw: reusing the split's would tie the canary share to the split's leg
+    if (diversion !== undefined && diversion.share > 0 && (diversion.share >= 1 || this.#rng.next() < diversion.share)) name = diversion.canary;
+    const pool = generation.pool(name) ?? generation.defaultPool;
+    this.#count(choice.route, pool.name);
+    return pool;
+  }
+
+  #count(route: string, pool: string): void {
+    let byPool = this.#counters.get(route);
+    if (byPool === undefined) this.#counters.set(route, (byPool = new Map()));
+    let counter = byPool.get(pool);
+    if (counter === undefined) byPool.set(pool, (counter = this.#metrics.routedRequests.labels({ route, pool })));
+    counter.inc();
+  }
+}
