@@ -32,6 +32,8 @@ export class Backend implements Candidate {
   readonly port: number;
   readonly address: string;
   readonly pool: Pool;
+  /** Name of the traffic pool ([[pools]]) the backend belongs to in the current generation. */
+  poolName = 'default';
   weight: number;
   effectiveWeight: number;
   inFlight = 0;

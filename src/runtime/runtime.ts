@@ -9,6 +9,8 @@ import { buildBackendSet } from './backend-set.ts';
 import { Generation } from './generation.ts';
 import { PoolHealth } from './pool-health.ts';
 import { TrafficControl } from './traffic-control.ts';
+import { RolloutController } from './rollout-controller.ts';
+import { createStateStore } from './state-file.ts';
 import { buildPools, poolSpecsOf } from './build-pools.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
@@ -56,6 +58,8 @@ export class Runtime {
   #cancelStorm: (() => void) | undefined;
   /** route -> split: the routes' choice and the live rollouts' diversions. */
   readonly traffic: TrafficControl;
+  /** Canary rollouts ([[rollouts]]): they set the traffic's diversions. */
+  readonly rollouts: RolloutController;
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
@@ -66,6 +70,7 @@ export class Runtime {
     this.#deps = deps;
     this.retry = retry;
     this.traffic = new TrafficControl(deps.metrics, deps.rng);
+    this.rollouts = new RolloutController(deps, this.traffic, createStateStore(config.traffic.stateFile, deps));
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
@@ -73,6 +78,7 @@ export class Runtime {
     this.#config = config;
     this.#health = new PoolHealth(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
     this.#generation = this.#build(config, 1);
+    this.rollouts.configure(config.rollouts);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
     deps.metrics.configGeneration.set(1);
   }
@@ -105,6 +111,7 @@ export class Runtime {
   start(): void {
     this.#health.start();
     this.retry?.start();
+    this.rollouts.start();
     const stormTick = (): void => {
       this.#observeStorm();
       this.#cancelStorm = this.#deps.clock.setTimer(STORM_TICK_MS, stormTick);
@@ -154,6 +161,7 @@ export class Runtime {
     this.#config = config;
     this.#generation = next;
     this.retry?.reconfigure(config);
+    this.rollouts.configure(config.rollouts);
     const signature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     if (signature !== this.#budgetSignature) {
       this.#budgetSignature = signature;
@@ -179,6 +187,7 @@ export class Runtime {
     const now = this.#deps.clock.now();
     backend.recordOutcome(outcome, now, this.#config.strategy.ewmaHalfLife);
     this.#health.recordOutcome(backend, outcome, now);
+    this.rollouts.recordOutcome(backend.poolName, outcome);
   }
 
   drain(name: string): CommandResult {
@@ -268,6 +277,7 @@ export class Runtime {
     this.#cancelStorm?.();
     await this.#health.stop();
     await this.retry?.stop();
+    await this.rollouts.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));
   }
 

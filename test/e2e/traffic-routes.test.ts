@@ -99,6 +99,7 @@ test('a reload changes the routes; a route to an unknown pool is rejected and ch
     const view = await configView(sibyl.adminUrl);
     return view.lastReload.ok ? undefined : view;
   }, 5000);
+  assert.ok(rejected !== undefined);
   assert.match(rejected.lastReload.problems.join('\n'), /routes\[0\]\.pool: unknown pool "v9"/);
   assert.equal(await servedBy(sibyl.proxyUrl, '/new/x'), 'b', 'the previous routes stay in service');
 });
