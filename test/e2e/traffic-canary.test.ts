@@ -38,6 +38,13 @@ async function rollout(sibyl: SibylProcess): Promise<RolloutView> {
   return (await adminJson<RolloutView>(sibyl.adminUrl, '/api/rollouts/checkout')).body;
 }
 
+async function phaseReached(sibyl: SibylProcess, phase: string, timeoutMs: number): Promise<RolloutView> {
+  let view: RolloutView | undefined;
+  await eventually(async () => (view = await rollout(sibyl)).phase === phase, timeoutMs);
+  if (view === undefined) throw new Error('unreachable');
+  return view;
+}
+
 test('a canary whose backend starts failing is rolled back within two analysis intervals; stable keeps serving', async (t) => {
   const [a, b] = (await backends(t, ['a', 'b'])) as [TestBackend, TestBackend];
   const intervalMs = 1000;
@@ -52,10 +59,7 @@ test('a canary whose backend starts failing is rolled back within two analysis i
   const answeredAtFailure = load.answered();
   const failedAtMs = Date.now();
   b.status = 500;
-  const view = await eventually(async () => {
-    const v = await rollout(sibyl);
-    return v.phase === 'rolled_back' ? v : undefined;
-  }, 10_000);
+  const view = await phaseReached(sibyl, 'rolled_back', 10_000);
   const rolledBackAtMs = Date.parse(view.events.find((e) => e.type === 'rolled_back')?.atIso ?? '');
   const answeredAtRollback = load.answered();
   assert.ok(rolledBackAtMs - failedAtMs <= 2 * intervalMs + 250, `rolled back ${rolledBackAtMs - failedAtMs} ms after the canary broke (two intervals: ${2 * intervalMs} ms)`);
@@ -82,10 +86,7 @@ test('a healthy canary is promoted step by step to 100 %', async (t) => {
   t.after(() => sibyl.stop());
   const load = startLoad(sibyl.proxyUrl, { concurrency: 4, maxRequests: 200_000, maxDurationMs: 25_000 });
   t.after(() => load.stop());
-  const view = await eventually(async () => {
-    const v = await rollout(sibyl);
-    return v.phase === 'promoted' ? v : undefined;
-  }, 20_000);
+  const view = await phaseReached(sibyl, 'promoted', 20_000);
   const result = await load.stop();
   assert.deepEqual([...result.statuses.keys()], [200], describeLoad(result));
   assert.deepEqual(
