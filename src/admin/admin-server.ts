@@ -97,7 +97,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
   }
   if (method === 'POST' && path === '/api/reload') return sendJson(res, 200, await deps.reload());
   if (path === '/predict_retry' || path === '/api/model') return modelRoutes(req, res, path, method, deps);
-  if (trafficRoutes(res, path, method, runtime)) return;
+  if (await trafficRoutes(req, res, path, method, runtime)) return;
   const action = BACKEND_ACTION.exec(path);
   if (action !== null && (method === 'POST' || method === 'PUT')) {
     let name: string;

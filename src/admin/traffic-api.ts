@@ -1,8 +1,8 @@
-// The admin API of progressive delivery: rollouts (list, one, pause/resume/promote/abort). State
-// changes go through runtime commands only.
-import type { ServerResponse } from 'node:http';
+// The admin API of progressive delivery: rollouts (list, one, pause/resume/promote/abort) and
+// blue-green pairs (list, one, switch, switch-back). State changes go through runtime commands only.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../runtime/runtime.ts';
-import { sendJson, sendProblem } from './http-util.ts';
+import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
 
 const ROLLOUT = /^\/api\/rollouts\/([^/]+)(?:\/(pause|resume|promote|abort))?$/;
 
@@ -14,8 +14,14 @@ function decode(text: string): string | undefined {
   }
 }
 
+const BLUE_GREEN = /^\/api\/blue-green\/([^/]+)(?:\/(switch|switch-back))?$/;
+
 /** True when the path belongs to this API (and an answer was sent). */
-export function trafficRoutes(res: ServerResponse, path: string, method: string, runtime: Runtime): boolean {
+export async function trafficRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, runtime: Runtime): Promise<boolean> {
+  if (path === '/api/blue-green' || path.startsWith('/api/blue-green/')) {
+    await blueGreenRoutes(req, res, path, method, runtime);
+    return true;
+  }
   if (path === '/api/rollouts') {
     if (method !== 'GET') sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
     else sendJson(res, 200, { rollouts: runtime.rollouts.views() });
@@ -44,4 +50,43 @@ export function trafficRoutes(res: ServerResponse, path: string, method: string,
   if (result.ok) sendJson(res, 200, result.rollout);
   else sendProblem(res, result.status, result.status === 404 ? 'SIBYL_ERR_ADMIN_NOT_FOUND' : 'SIBYL_ERR_ADMIN_CONFLICT', result.message);
   return true;
+}
+
+async function blueGreenRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, runtime: Runtime): Promise<void> {
+  if (path === '/api/blue-green') {
+    if (method !== 'GET') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
+    return sendJson(res, 200, { pairs: runtime.blueGreen.views() });
+  }
+  const match = BLUE_GREEN.exec(path);
+  const name = match === null ? undefined : decode(match[1] ?? '');
+  if (match === null || name === undefined) return sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+  const action = match[2];
+  if (action === undefined) {
+    if (method !== 'GET') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
+    const view = runtime.blueGreen.find(name);
+    return view === undefined ? sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no blue-green pair named ${JSON.stringify(name)}`) : sendJson(res, 200, view);
+  }
+  if (method !== 'POST') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}; use POST`);
+  let to: 'blue' | 'green' | undefined;
+  let skipSmoke = false;
+  if (action === 'switch-back') {
+    // instant: back to the side of the last switch, without a smoke check
+    const view = runtime.blueGreen.find(name);
+    to = view?.lastSwitch?.from;
+    skipSmoke = true;
+    if (view !== undefined && to === undefined) return sendProblem(res, 409, 'SIBYL_ERR_ADMIN_CONFLICT', `blue-green ${JSON.stringify(name)} has not been switched yet`);
+  } else if (Number(req.headers['content-length'] ?? 0) > 0) {
+    const body = await readJsonBody(req, res);
+    if (body === undefined) return;
+    const b = (body ?? {}) as { to?: unknown; skip_smoke?: unknown };
+    if ((b.to !== undefined && b.to !== 'blue' && b.to !== 'green') || (b.skip_smoke !== undefined && typeof b.skip_smoke !== 'boolean')) {
+      return sendProblem(res, 400, 'SIBYL_ERR_ADMIN_BAD_REQUEST', 'body must be {"to": "blue" | "green", "skip_smoke": <boolean>}, both optional');
+    }
+    to = b.to as 'blue' | 'green' | undefined;
+    skipSmoke = b.skip_smoke === true;
+  }
+  const result = await runtime.blueGreen.switchTo(name, to, skipSmoke);
+  if (result.ok) return sendJson(res, 200, { ...result.pair, smoke: result.smoke });
+  const code = result.status === 404 ? 'SIBYL_ERR_ADMIN_NOT_FOUND' : 'SIBYL_ERR_TRAFFIC_SMOKE_FAILED';
+  return sendJson(res, result.status, { error: result.message, code, smoke: result.smoke ?? [] });
 }

@@ -8,6 +8,7 @@ interface TrafficInput {
   readonly pools: readonly { readonly name: string; readonly backends: readonly { readonly name: string }[] }[];
   readonly routes: readonly { readonly pool?: string | undefined; readonly split?: readonly { readonly pool: string }[] | undefined }[];
   readonly rollouts: readonly { readonly name: string; readonly stable: string; readonly canary: string }[];
+  readonly blueGreen: readonly { readonly name: string; readonly blue: string; readonly green: string }[];
 }
 
 const NO_BACKEND = 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES';
@@ -56,6 +57,18 @@ export function checkTraffic(c: TrafficInput, ctx: z.core.$RefinementCtx): void 
     const other = stables.get(r.stable);
     if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['rollouts', i, 'stable'], message: `pool ${JSON.stringify(r.stable)} is already the stable pool of rollout ${JSON.stringify(other)}` });
     stables.set(r.stable, r.name);
+  });
+  const sides = new Map<string, string>();
+  const pairNames = new Set<string>();
+  c.blueGreen.forEach((p, i) => {
+    if (pairNames.has(p.name)) ctx.addIssue({ code: 'custom', path: ['blueGreen', i, 'name'], message: `duplicate blue-green name ${JSON.stringify(p.name)}` });
+    pairNames.add(p.name);
+    for (const side of ['blue', 'green'] as const) {
+      needPool(p[side], ['blueGreen', i, side]);
+      const other = sides.get(p[side]);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['blueGreen', i, side], message: `pool ${JSON.stringify(p[side])} is already a side of blue-green ${JSON.stringify(other)}` });
+      sides.set(p[side], p.name);
+    }
   });
   c.rollouts.forEach((r, i) => {
     if (stables.has(r.canary)) ctx.addIssue({ code: 'custom', path: ['rollouts', i, 'canary'], message: `pool ${JSON.stringify(r.canary)} is the stable pool of a rollout; a canary cannot be split again` });

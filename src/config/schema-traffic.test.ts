@@ -79,3 +79,18 @@ test('a rollout\'s steps increase and its pools differ and are not chained', () 
   const chained = problemsOf(validate({ pools: [pool('v2', 9002), pool('v3', 9003)], rollouts: [{ name: 'r1', stable: 'default', canary: 'v2' }, { name: 'r2', stable: 'v2', canary: 'v3' }] }));
   assert.deepEqual(chained, ['rollouts[0].canary: pool "v2" is the stable pool of a rollout; a canary cannot be split again']);
 });
+
+test('blue-green pairs name two different existing pools, each in one pair only', () => {
+  const problems = problemsOf(
+    validate({
+      pools: [pool('g', 9002)],
+      blue_green: [
+        { name: 'x', blue: 'default', green: 'default' },
+        { name: 'y', blue: 'default', green: 'nope', active: 'red' },
+      ],
+    }),
+  );
+  assert.deepEqual(problems, ['blue_green[0].green: must differ from blue', 'blue_green[1].active: must be one of "blue", "green"; did you mean "green"?']);
+  const overlap = problemsOf(validate({ pools: [pool('g', 9002), pool('h', 9003)], blue_green: [{ name: 'x', blue: 'default', green: 'g' }, { name: 'y', blue: 'g', green: 'nope' }] }));
+  assert.deepEqual(overlap, ['blue_green[1].blue: pool "g" is already a side of blue-green "x"', 'blue_green[1].green: unknown pool "nope" (pools: "default", "g", "h")']);
+});

@@ -89,6 +89,20 @@ export const rolloutSchema = z
   })
   .describe('A canary rollout: the canary pool takes a growing share of the stable pool\'s traffic, step by step, and is rolled back when an analysis fails.');
 
+export const blueGreenSchema = z
+  .strictObject({
+    name: z.string().regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-"' }).describe('Name of the pair, used in the admin API (`POST /api/blue-green/<name>/switch`), logs and metrics.'),
+    blue: poolName().describe('One side: a pool. Requests routed to either side are served by the active one.'),
+    green: poolName().describe('The other side: a pool.'),
+    active: z.enum(['blue', 'green']).default('blue').describe('The side in service. Changing it in the config switches (config wins over an earlier admin switch); the admin API switches without a reload.'),
+    smokePath: z.string().regex(/^\//, { error: 'must start with "/"' }).optional().describe('Before a switch, GET this path on every eligible backend of the new side; the switch happens only when all answer 2xx/3xx. No smoke check when unset.'),
+    smokeTimeout: duration().prefault('2s').describe('Time each smoke request may take.'),
+  })
+  .superRefine((b, ctx) => {
+    if (b.blue === b.green) ctx.addIssue({ code: 'custom', path: ['green'], message: 'must differ from blue' });
+  })
+  .describe('A blue-green pair: two pools, one of them in service; one atomic switch moves all traffic, and switching back is instant.');
+
 export const trafficSchema = z
   .strictObject({
     stateFile: z.string().min(1).optional().describe('File where rollout and blue-green state is kept so that it survives a restart; in memory only when unset.'),

@@ -8,7 +8,7 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
-import { createPoolSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
+import { blueGreenSchema, createPoolSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
 import { checkTraffic } from './checks-traffic.ts';
 
 const count = (min: number) => z.int().min(min);
@@ -182,8 +182,9 @@ export const configSchema = z
     pools: z.array(poolSchema).default([]).describe(poolSchema.description ?? ''),
     routes: z.array(routeSchema).default([]).describe(routeSchema.description ?? ''),
     rollouts: z.array(rolloutSchema).default([]).describe(rolloutSchema.description ?? ''),
+    blueGreen: z.array(blueGreenSchema).default([]).describe(blueGreenSchema.description ?? ''),
   })
-  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts'))
+  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen'))
   .superRefine(
     (c, ctx) => {
       if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
@@ -210,3 +211,4 @@ export type ModelConfig = Config['model'];
 export type PoolConfig = Config['pools'][number];
 export type RouteConfig = Config['routes'][number];
 export type RolloutConfig = Config['rollouts'][number];
+export type BlueGreenConfig = Config['blueGreen'][number];

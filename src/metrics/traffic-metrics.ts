@@ -10,6 +10,8 @@ export function createTrafficMetrics(r: Registry[]) {
     rolloutState: new Gauge({ name: 'sibyl_traffic_rollout_state', help: '1 for the rollout\'s current state (pending, progressing, paused, promoted, rolled_back, aborted).', labelNames: ['rollout', 'state'] as const, registers: r }),
     rolloutTransitions: new Counter({ name: 'sibyl_traffic_rollout_transitions_total', help: 'Rollout transitions, by rollout and event (started, step, paused, resumed, promoted, rolled_back, aborted, restored).', labelNames: ['rollout', 'event'] as const, registers: r }),
     rolloutAnalyses: new Counter({ name: 'sibyl_traffic_rollout_analyses_total', help: 'Canary analyses, by rollout and verdict (pass, fail, inconclusive = too few samples).', labelNames: ['rollout', 'verdict'] as const, registers: r }),
+    blueGreenActive: new Gauge({ name: 'sibyl_traffic_blue_green_active', help: '1 for the side (blue, green) of each blue-green pair that is in service.', labelNames: ['name', 'side'] as const, registers: r }),
+    blueGreenSwitches: new Counter({ name: 'sibyl_traffic_blue_green_switches_total', help: 'Blue-green switch attempts, by pair and result (switched, smoke_failed).', labelNames: ['name', 'result'] as const, registers: r }),
     rolloutStateFileErrors: new Counter({ name: 'sibyl_traffic_state_file_errors_total', help: 'Failed reads or writes of [traffic] state_file; rollout state then lives only in memory until the next successful write.', registers: r }),
   };
 }

@@ -10,6 +10,7 @@ import { Generation } from './generation.ts';
 import { PoolHealth } from './pool-health.ts';
 import { TrafficControl } from './traffic-control.ts';
 import { RolloutController } from './rollout-controller.ts';
+import { BlueGreenController } from './blue-green-controller.ts';
 import { createStateStore } from './state-file.ts';
 import { buildPools, poolSpecsOf } from './build-pools.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
@@ -60,6 +61,8 @@ export class Runtime {
   readonly traffic: TrafficControl;
   /** Canary rollouts ([[rollouts]]): they set the traffic's diversions. */
   readonly rollouts: RolloutController;
+  /** Blue-green pairs ([[blue_green]]): they set the traffic's redirects. */
+  readonly blueGreen: BlueGreenController;
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
@@ -70,7 +73,9 @@ export class Runtime {
     this.#deps = deps;
     this.retry = retry;
     this.traffic = new TrafficControl(deps.metrics, deps.rng);
-    this.rollouts = new RolloutController(deps, this.traffic, createStateStore(config.traffic.stateFile, deps));
+    const store = createStateStore(config.traffic.stateFile, deps);
+    this.rollouts = new RolloutController(deps, this.traffic, store);
+    this.blueGreen = new BlueGreenController(deps, this.traffic, store, () => this.#generation);
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
@@ -79,6 +84,7 @@ export class Runtime {
     this.#health = new PoolHealth(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
     this.#generation = this.#build(config, 1);
     this.rollouts.configure(config.rollouts);
+    this.blueGreen.configure(config.blueGreen);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
     deps.metrics.configGeneration.set(1);
   }
@@ -162,6 +168,7 @@ export class Runtime {
     this.#generation = next;
     this.retry?.reconfigure(config);
     this.rollouts.configure(config.rollouts);
+    this.blueGreen.configure(config.blueGreen);
     const signature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     if (signature !== this.#budgetSignature) {
       this.#budgetSignature = signature;

@@ -1,5 +1,6 @@
-// route -> split on the data path: the router's choice, then the live rollouts' diversions (a
-// share of a stable pool's requests goes to its canary). Rollout state changes swap one map.
+// route -> split on the data path: the router's choice, then blue-green (both sides' traffic goes
+// to the active side), then the live rollouts' diversions (a share of a stable pool's requests goes
+// to its canary). A switch or a rollout transition swaps one map: the change is atomic.
 import type { IncomingMessage } from 'node:http';
 import type { Rng } from '../core/rng.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
@@ -19,6 +20,8 @@ export class TrafficControl {
   readonly #rng: Rng;
   /** stable pool -> diversion; replaced whole, never mutated, so a request reads one consistent view. */
   #diversions: ReadonlyMap<string, Diversion> = new Map();
+  /** pool -> the pool that serves it (blue-green); replaced whole. */
+  #redirects: ReadonlyMap<string, string> = new Map();
   readonly #counters = new Map<string, Map<string, Counter>>();
 
   constructor(metrics: Metrics, rng: Rng) {
@@ -30,13 +33,17 @@ export class TrafficControl {
     this.#diversions = diversions;
   }
 
+  setRedirects(redirects: ReadonlyMap<string, string>): void {
+    this.#redirects = redirects;
+  }
+
   get diversions(): ReadonlyMap<string, Diversion> {
     return this.#diversions;
   }
 
   choosePool(generation: Generation, req: IncomingMessage): Pool {
     const choice = generation.router.choose({ method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', headers: req.headers }, this.#rng.next());
-    let name = choice.pool;
+    let name = this.#redirects.get(choice.pool) ?? choice.pool;
     const diversion = this.#diversions.get(name);
     // an independent draw: reusing the split's would tie the canary share to the split's leg
     if (diversion !== undefined && diversion.share > 0 && (diversion.share >= 1 || this.#rng.next() < diversion.share)) name = diversion.canary;
