@@ -1,5 +1,6 @@
-// The admin API of progressive delivery: rollouts (list, one, pause/resume/promote/abort) and
-// blue-green pairs (list, one, switch, switch-back). State changes go through runtime commands only.
+// The admin API of progressive delivery: rollouts (list, one, pause/resume/promote/abort),
+// blue-green pairs (list, one, switch, switch-back) and experiments (reports, reset). State changes
+// go through runtime commands only.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../runtime/runtime.ts';
 import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
@@ -16,15 +17,37 @@ function decode(text: string): string | undefined {
 
 const BLUE_GREEN = /^\/api\/blue-green\/([^/]+)(?:\/(switch|switch-back))?$/;
 
+const EXPERIMENT = /^\/api\/experiments\/([^/]+)(\/reset)?$/;
+
+function experimentRoutes(res: ServerResponse, path: string, method: string, runtime: Runtime): void {
+  const experiments = runtime.delivery.experiments;
+  if (path === '/api/experiments') {
+    if (method !== 'GET') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
+    return sendJson(res, 200, { experiments: experiments.reports() });
+  }
+  const match = EXPERIMENT.exec(path);
+  const name = match === null ? undefined : decode(match[1] ?? '');
+  if (match === null || name === undefined) return sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+  const isReset = match[2] !== undefined;
+  if (method !== (isReset ? 'POST' : 'GET')) return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
+  if (isReset && !experiments.reset(name)) return sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no experiment named ${JSON.stringify(name)}`);
+  const report = experiments.find(name);
+  return report === undefined ? sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no experiment named ${JSON.stringify(name)}`) : sendJson(res, 200, report);
+}
+
 /** True when the path belongs to this API (and an answer was sent). */
 export async function trafficRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, runtime: Runtime): Promise<boolean> {
+  if (path === '/api/experiments' || path.startsWith('/api/experiments/')) {
+    experimentRoutes(res, path, method, runtime);
+    return true;
+  }
   if (path === '/api/blue-green' || path.startsWith('/api/blue-green/')) {
     await blueGreenRoutes(req, res, path, method, runtime);
     return true;
   }
   if (path === '/api/rollouts') {
     if (method !== 'GET') sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
-    else sendJson(res, 200, { rollouts: runtime.rollouts.views() });
+    else sendJson(res, 200, { rollouts: runtime.delivery.rollouts.views() });
     return true;
   }
   const match = ROLLOUT.exec(path);
@@ -36,7 +59,7 @@ export async function trafficRoutes(req: IncomingMessage, res: ServerResponse, p
   }
   const cmd = match[2] as 'pause' | 'resume' | 'promote' | 'abort' | undefined;
   if (cmd === undefined) {
-    const view = method === 'GET' ? runtime.rollouts.find(name) : undefined;
+    const view = method === 'GET' ? runtime.delivery.rollouts.find(name) : undefined;
     if (method !== 'GET') sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
     else if (view === undefined) sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no rollout named ${JSON.stringify(name)}`);
     else sendJson(res, 200, view);
@@ -46,7 +69,7 @@ export async function trafficRoutes(req: IncomingMessage, res: ServerResponse, p
     sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}; use POST`);
     return true;
   }
-  const result = runtime.rollouts.command(name, cmd);
+  const result = runtime.delivery.rollouts.command(name, cmd);
   if (result.ok) sendJson(res, 200, result.rollout);
   else sendProblem(res, result.status, result.status === 404 ? 'SIBYL_ERR_ADMIN_NOT_FOUND' : 'SIBYL_ERR_ADMIN_CONFLICT', result.message);
   return true;
@@ -55,7 +78,7 @@ export async function trafficRoutes(req: IncomingMessage, res: ServerResponse, p
 async function blueGreenRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, runtime: Runtime): Promise<void> {
   if (path === '/api/blue-green') {
     if (method !== 'GET') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
-    return sendJson(res, 200, { pairs: runtime.blueGreen.views() });
+    return sendJson(res, 200, { pairs: runtime.delivery.blueGreen.views() });
   }
   const match = BLUE_GREEN.exec(path);
   const name = match === null ? undefined : decode(match[1] ?? '');
@@ -63,7 +86,7 @@ async function blueGreenRoutes(req: IncomingMessage, res: ServerResponse, path: 
   const action = match[2];
   if (action === undefined) {
     if (method !== 'GET') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
-    const view = runtime.blueGreen.find(name);
+    const view = runtime.delivery.blueGreen.find(name);
     return view === undefined ? sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no blue-green pair named ${JSON.stringify(name)}`) : sendJson(res, 200, view);
   }
   if (method !== 'POST') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}; use POST`);
@@ -71,7 +94,7 @@ async function blueGreenRoutes(req: IncomingMessage, res: ServerResponse, path: 
   let skipSmoke = false;
   if (action === 'switch-back') {
     // instant: back to the side of the last switch, without a smoke check
-    const view = runtime.blueGreen.find(name);
+    const view = runtime.delivery.blueGreen.find(name);
     to = view?.lastSwitch?.from;
     skipSmoke = true;
     if (view !== undefined && to === undefined) return sendProblem(res, 409, 'SIBYL_ERR_ADMIN_CONFLICT', `blue-green ${JSON.stringify(name)} has not been switched yet`);
@@ -85,7 +108,7 @@ async function blueGreenRoutes(req: IncomingMessage, res: ServerResponse, path: 
     to = b.to as 'blue' | 'green' | undefined;
     skipSmoke = b.skip_smoke === true;
   }
-  const result = await runtime.blueGreen.switchTo(name, to, skipSmoke);
+  const result = await runtime.delivery.blueGreen.switchTo(name, to, skipSmoke);
   if (result.ok) return sendJson(res, 200, { ...result.pair, smoke: result.smoke });
   const code = result.status === 404 ? 'SIBYL_ERR_ADMIN_NOT_FOUND' : 'SIBYL_ERR_TRAFFIC_SMOKE_FAILED';
   return sendJson(res, result.status, { error: result.message, code, smoke: result.smoke ?? [] });

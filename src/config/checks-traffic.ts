@@ -9,6 +9,7 @@ interface TrafficInput {
   readonly routes: readonly { readonly pool?: string | undefined; readonly split?: readonly { readonly pool: string }[] | undefined }[];
   readonly rollouts: readonly { readonly name: string; readonly stable: string; readonly canary: string }[];
   readonly blueGreen: readonly { readonly name: string; readonly blue: string; readonly green: string }[];
+  readonly experiments: readonly { readonly name: string; readonly pool: string; readonly variants: readonly { readonly pool: string }[] }[];
 }
 
 const NO_BACKEND = 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES';
@@ -69,6 +70,17 @@ export function checkTraffic(c: TrafficInput, ctx: z.core.$RefinementCtx): void 
       if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['blueGreen', i, side], message: `pool ${JSON.stringify(p[side])} is already a side of blue-green ${JSON.stringify(other)}` });
       sides.set(p[side], p.name);
     }
+  });
+  const entries = new Map<string, string>();
+  const experimentNames = new Set<string>();
+  c.experiments.forEach((e, i) => {
+    if (experimentNames.has(e.name)) ctx.addIssue({ code: 'custom', path: ['experiments', i, 'name'], message: `duplicate experiment name ${JSON.stringify(e.name)}` });
+    experimentNames.add(e.name);
+    needPool(e.pool, ['experiments', i, 'pool']);
+    e.variants.forEach((v, j) => needPool(v.pool, ['experiments', i, 'variants', j, 'pool']));
+    const other = entries.get(e.pool);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['experiments', i, 'pool'], message: `pool ${JSON.stringify(e.pool)} already takes part in experiment ${JSON.stringify(other)}` });
+    entries.set(e.pool, e.name);
   });
   c.rollouts.forEach((r, i) => {
     if (stables.has(r.canary)) ctx.addIssue({ code: 'custom', path: ['rollouts', i, 'canary'], message: `pool ${JSON.stringify(r.canary)} is the stable pool of a rollout; a canary cannot be split again` });

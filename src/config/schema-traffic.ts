@@ -103,6 +103,39 @@ export const blueGreenSchema = z
   })
   .describe('A blue-green pair: two pools, one of them in service; one atomic switch moves all traffic, and switching back is instant.');
 
+export const variantSchema = z
+  .strictObject({
+    name: z.string().regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-"' }).describe('Name of the variant; the first variant is the control the others are compared with.'),
+    pool: poolName().describe('Pool that serves the variant.'),
+    weight: z.int().min(0).max(10_000).describe('Relative share of the keys assigned to the variant.'),
+  })
+  .describe('One variant of an experiment.');
+
+const EXPERIMENT_KEY = /^(client_ip|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+|cookie:[^\s;=]+)$/;
+
+export const experimentSchema = z
+  .strictObject({
+    name: z.string().regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-"' }).describe('Name of the experiment (admin API, metrics, `sibyl experiment report`). Part of the assignment hash: renaming reshuffles the keys.'),
+    pool: poolName().describe('The pool whose requests take part: each is assigned to a variant and served by that variant\'s pool.'),
+    key: z.string().regex(EXPERIMENT_KEY, { error: 'expected "client_ip", "header:NAME" or "cookie:NAME"' }).transform((k) => (k.startsWith('header:') ? k.toLowerCase() : k)).describe('What makes the assignment sticky: `header:NAME`, `cookie:NAME` or `client_ip`. A request without the header or cookie stays in `pool` and is not counted.').meta({ docType: '"client_ip", "header:NAME" or "cookie:NAME"' }),
+    variants: z.array(variantSchema).min(2, { error: 'an experiment needs at least two variants (a control and one more)' }).describe('The variants, control first, e.g. `[{ name = "control", pool = "default", weight = 50 }, { name = "new", pool = "v2", weight = 50 }]`.'),
+    alpha: z.number().gt(0).lt(0.5).default(0.05).describe('Significance level of the tests in the report.'),
+    power: z.number().gt(0.5).lt(1).default(0.8).describe('Power the sample-size check asks for.'),
+    minDetectableEffect: z.number().gt(0).lt(1).default(0.02).describe('Smallest absolute change of the success rate worth detecting (0.02 = 2 points); the report says whether each variant has the sample this needs.'),
+  })
+  .superRefine((e, ctx) => {
+    const names = new Set<string>();
+    const pools = new Set<string>();
+    e.variants.forEach((v, i) => {
+      if (names.has(v.name)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'name'], message: `duplicate variant name ${JSON.stringify(v.name)}` });
+      if (pools.has(v.pool)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'pool'], message: `pool ${JSON.stringify(v.pool)} already serves another variant; each variant needs its own pool` });
+      names.add(v.name);
+      pools.add(v.pool);
+    });
+    if (e.variants.length > 0 && e.variants.every((v) => v.weight === 0)) ctx.addIssue({ code: 'custom', path: ['variants'], message: 'the weights sum to 0: at least one must be positive' });
+  })
+  .describe('An A/B experiment: requests to `pool` are assigned to variants by hashing a key into the weights (sticky across requests, restarts and instances); per-variant success rate and latency are compared with the control.');
+
 export const trafficSchema = z
   .strictObject({
     stateFile: z.string().min(1).optional().describe('File where rollout and blue-green state is kept so that it survives a restart; in memory only when unset.'),

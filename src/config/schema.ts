@@ -8,7 +8,7 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
-import { blueGreenSchema, createPoolSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
+import { blueGreenSchema, createPoolSchema, experimentSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
 import { checkTraffic } from './checks-traffic.ts';
 
 const count = (min: number) => z.int().min(min);
@@ -183,8 +183,9 @@ export const configSchema = z
     routes: z.array(routeSchema).default([]).describe(routeSchema.description ?? ''),
     rollouts: z.array(rolloutSchema).default([]).describe(rolloutSchema.description ?? ''),
     blueGreen: z.array(blueGreenSchema).default([]).describe(blueGreenSchema.description ?? ''),
+    experiments: z.array(experimentSchema).default([]).describe(experimentSchema.description ?? ''),
   })
-  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen'))
+  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments'))
   .superRefine(
     (c, ctx) => {
       if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
@@ -212,3 +213,4 @@ export type PoolConfig = Config['pools'][number];
 export type RouteConfig = Config['routes'][number];
 export type RolloutConfig = Config['rollouts'][number];
 export type BlueGreenConfig = Config['blueGreen'][number];
+export type ExperimentConfig = Config['experiments'][number];

@@ -12,6 +12,7 @@ export function createTrafficMetrics(r: Registry[]) {
     rolloutAnalyses: new Counter({ name: 'sibyl_traffic_rollout_analyses_total', help: 'Canary analyses, by rollout and verdict (pass, fail, inconclusive = too few samples).', labelNames: ['rollout', 'verdict'] as const, registers: r }),
     blueGreenActive: new Gauge({ name: 'sibyl_traffic_blue_green_active', help: '1 for the side (blue, green) of each blue-green pair that is in service.', labelNames: ['name', 'side'] as const, registers: r }),
     blueGreenSwitches: new Counter({ name: 'sibyl_traffic_blue_green_switches_total', help: 'Blue-green switch attempts, by pair and result (switched, smoke_failed).', labelNames: ['name', 'result'] as const, registers: r }),
+    experimentRequests: new Counter({ name: 'sibyl_traffic_experiment_requests_total', help: 'Requests of an experiment answered, by experiment, variant and outcome (success: status below 500 and no transport error; failure).', labelNames: ['experiment', 'variant', 'outcome'] as const, registers: r }),
     rolloutStateFileErrors: new Counter({ name: 'sibyl_traffic_state_file_errors_total', help: 'Failed reads or writes of [traffic] state_file; rollout state then lives only in memory until the next successful write.', registers: r }),
   };
 }

@@ -12,6 +12,7 @@ import type { Backend } from '../runtime/backend.ts';
 import type { AttemptStart } from '../runtime/retry-intelligence.ts';
 import type { Generation } from '../runtime/generation.ts';
 import type { Pool } from '../runtime/pool.ts';
+import type { VariantAssignment } from '../runtime/experiment-controller.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
@@ -71,6 +72,7 @@ interface RequestContext {
   readonly res: ServerResponse;
   readonly generation: Generation;
   readonly pool: Pool;
+  readonly variant: VariantAssignment | undefined;
   readonly requestId: string;
   readonly startMs: number;
   readonly attempt: AttemptStart | undefined;
@@ -150,10 +152,10 @@ export function createPipeline(deps: PipelineDeps) {
     if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
 
     // route -> split: the pool this request is served by (its retries stay there)
-    const pool = runtime.traffic.choosePool(generation, req);
+    const { pool, variant } = runtime.delivery.traffic.choose(generation, req, clientIp);
     // a request without the configured hash header falls back to its client IP
     const hashKey = !pool.needsHashKey ? '' : ((pool.hashHeader !== undefined ? req.headers[pool.hashHeader] : undefined) ?? clientIp).toString();
-    const ctx: RequestContext = { req, res, generation, pool, requestId, startMs, attempt, clientIp, hashKey };
+    const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey };
     const coalescing = s.coalescing;
     if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, s)) {
       const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
@@ -238,6 +240,7 @@ export function createPipeline(deps: PipelineDeps) {
       wantsPickState: attempt !== undefined,
       onFinal(final: Backend, outcome: Outcome, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined) {
         record(req, s, requestId, final, outcome, cause, attempt, facts, pickState);
+        ctx.variant?.record(outcome);
       },
     };
     if (!hasRequestBody(req)) return runExchange({ ...exchange, body: null, isReplayable: true }, backend, exchangeDeps);

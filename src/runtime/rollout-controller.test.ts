@@ -6,6 +6,7 @@ import { createSeededRng } from '../core/rng.ts';
 import { validateDocument } from '../config/load.ts';
 import type { RolloutConfig } from '../config/schema.ts';
 import { createMetrics } from '../metrics/catalogue.ts';
+import { ExperimentController } from './experiment-controller.ts';
 import { RolloutController } from './rollout-controller.ts';
 import { createMemoryStore, type StateStore } from './state-file.ts';
 import { TrafficControl } from './traffic-control.ts';
@@ -26,7 +27,7 @@ function rolloutConfig(extra: Record<string, unknown> = {}): RolloutConfig {
 function harness(store: StateStore, clock = new ManualClock()) {
   const metrics = createMetrics({ collectProcessMetrics: false });
   const deps = { clock, rng: createSeededRng(1), metrics, logger: pino({ level: 'silent' }) };
-  const traffic = new TrafficControl(metrics, deps.rng);
+  const traffic = new TrafficControl(metrics, deps.rng, new ExperimentController(deps));
   const controller = new RolloutController(deps, traffic, store);
   /** One analysis interval with `n` canary and stable requests, `failures` of the canary's failing. */
   const interval = (n: number, failures = 0): void => {

@@ -8,10 +8,7 @@ import type { Backend } from './backend.ts';
 import { buildBackendSet } from './backend-set.ts';
 import { Generation } from './generation.ts';
 import { PoolHealth } from './pool-health.ts';
-import { TrafficControl } from './traffic-control.ts';
-import { RolloutController } from './rollout-controller.ts';
-import { BlueGreenController } from './blue-green-controller.ts';
-import { createStateStore } from './state-file.ts';
+import { ProgressiveDelivery } from './progressive-delivery.ts';
 import { buildPools, poolSpecsOf } from './build-pools.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
@@ -57,12 +54,8 @@ export class Runtime {
   readonly #storm = new MetastabilityDetector();
   #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0 };
   #cancelStorm: (() => void) | undefined;
-  /** route -> split: the routes' choice and the live rollouts' diversions. */
-  readonly traffic: TrafficControl;
-  /** Canary rollouts ([[rollouts]]): they set the traffic's diversions. */
-  readonly rollouts: RolloutController;
-  /** Blue-green pairs ([[blue_green]]): they set the traffic's redirects. */
-  readonly blueGreen: BlueGreenController;
+  /** Pools' traffic: routes, splits, rollouts, blue-green, experiments. */
+  readonly delivery: ProgressiveDelivery;
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
@@ -72,10 +65,7 @@ export class Runtime {
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
     this.#deps = deps;
     this.retry = retry;
-    this.traffic = new TrafficControl(deps.metrics, deps.rng);
-    const store = createStateStore(config.traffic.stateFile, deps);
-    this.rollouts = new RolloutController(deps, this.traffic, store);
-    this.blueGreen = new BlueGreenController(deps, this.traffic, store, () => this.#generation);
+    this.delivery = new ProgressiveDelivery(config, deps, () => this.#generation);
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
@@ -83,8 +73,7 @@ export class Runtime {
     this.#config = config;
     this.#health = new PoolHealth(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
     this.#generation = this.#build(config, 1);
-    this.rollouts.configure(config.rollouts);
-    this.blueGreen.configure(config.blueGreen);
+    this.delivery.configure(config);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
     deps.metrics.configGeneration.set(1);
   }
@@ -117,7 +106,7 @@ export class Runtime {
   start(): void {
     this.#health.start();
     this.retry?.start();
-    this.rollouts.start();
+    this.delivery.start();
     const stormTick = (): void => {
       this.#observeStorm();
       this.#cancelStorm = this.#deps.clock.setTimer(STORM_TICK_MS, stormTick);
@@ -167,8 +156,7 @@ export class Runtime {
     this.#config = config;
     this.#generation = next;
     this.retry?.reconfigure(config);
-    this.rollouts.configure(config.rollouts);
-    this.blueGreen.configure(config.blueGreen);
+    this.delivery.configure(config);
     const signature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     if (signature !== this.#budgetSignature) {
       this.#budgetSignature = signature;
@@ -194,7 +182,7 @@ export class Runtime {
     const now = this.#deps.clock.now();
     backend.recordOutcome(outcome, now, this.#config.strategy.ewmaHalfLife);
     this.#health.recordOutcome(backend, outcome, now);
-    this.rollouts.recordOutcome(backend.poolName, outcome);
+    this.delivery.recordOutcome(backend.poolName, outcome);
   }
 
   drain(name: string): CommandResult {
@@ -284,7 +272,7 @@ export class Runtime {
     this.#cancelStorm?.();
     await this.#health.stop();
     await this.retry?.stop();
-    await this.rollouts.stop();
+    await this.delivery.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));
   }
 

@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Rng } from '../core/rng.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
+import type { ExperimentController, VariantAssignment } from './experiment-controller.ts';
 import type { Generation } from './generation.ts';
 import type { Pool } from './pool.ts';
 
@@ -15,6 +16,12 @@ export interface Diversion {
 
 type Counter = { inc(): void };
 
+export interface TrafficChoice {
+  readonly pool: Pool;
+  /** The experiment variant the request was assigned to, whose tally the answer feeds. */
+  readonly variant: VariantAssignment | undefined;
+}
+
 export class TrafficControl {
   readonly #metrics: Metrics;
   readonly #rng: Rng;
@@ -23,10 +30,12 @@ export class TrafficControl {
   /** pool -> the pool that serves it (blue-green); replaced whole. */
   #redirects: ReadonlyMap<string, string> = new Map();
   readonly #counters = new Map<string, Map<string, Counter>>();
+  readonly #experiments: ExperimentController;
 
-  constructor(metrics: Metrics, rng: Rng) {
+  constructor(metrics: Metrics, rng: Rng, experiments: ExperimentController) {
     this.#metrics = metrics;
     this.#rng = rng;
+    this.#experiments = experiments;
   }
 
   setDiversions(diversions: ReadonlyMap<string, Diversion>): void {
@@ -41,15 +50,18 @@ export class TrafficControl {
     return this.#diversions;
   }
 
-  choosePool(generation: Generation, req: IncomingMessage): Pool {
+  /** route -> split: routes, then blue-green, then an experiment's variant, then a rollout's canary share. */
+  choose(generation: Generation, req: IncomingMessage, clientIp: string): TrafficChoice {
     const choice = generation.router.choose({ method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', headers: req.headers }, this.#rng.next());
     let name = this.#redirects.get(choice.pool) ?? choice.pool;
+    const variant = this.#experiments.assign(name, req, clientIp);
+    if (variant !== undefined) name = variant.pool;
     const diversion = this.#diversions.get(name);
     // an independent draw: reusing the split's would tie the canary share to the split's leg
     if (diversion !== undefined && diversion.share > 0 && (diversion.share >= 1 || this.#rng.next() < diversion.share)) name = diversion.canary;
     const pool = generation.pool(name) ?? generation.defaultPool;
     this.#count(choice.route, pool.name);
-    return pool;
+    return { pool, variant };
   }
 
   #count(route: string, pool: string): void {
