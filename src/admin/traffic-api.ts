@@ -1,6 +1,6 @@
 // The admin API of progressive delivery: rollouts (list, one, pause/resume/promote/abort),
-// blue-green pairs (list, one, switch, switch-back) and experiments (reports, reset). State changes
-// go through runtime commands only.
+// blue-green pairs (list, one, switch, switch-back), experiments (reports, reset) and shadows
+// (counts, diff rate, sampled diffs). State changes go through runtime commands only.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Runtime } from '../runtime/runtime.ts';
 import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
@@ -37,6 +37,11 @@ function experimentRoutes(res: ServerResponse, path: string, method: string, run
 
 /** True when the path belongs to this API (and an answer was sent). */
 export async function trafficRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, runtime: Runtime): Promise<boolean> {
+  if (path === '/api/shadows') {
+    if (method !== 'GET') sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
+    else sendJson(res, 200, { shadows: runtime.delivery.shadows.views() });
+    return true;
+  }
   if (path === '/api/experiments' || path.startsWith('/api/experiments/')) {
     experimentRoutes(res, path, method, runtime);
     return true;

@@ -10,6 +10,7 @@ interface TrafficInput {
   readonly rollouts: readonly { readonly name: string; readonly stable: string; readonly canary: string }[];
   readonly blueGreen: readonly { readonly name: string; readonly blue: string; readonly green: string }[];
   readonly experiments: readonly { readonly name: string; readonly pool: string; readonly variants: readonly { readonly pool: string }[] }[];
+  readonly shadows: readonly { readonly name: string; readonly pool: string; readonly shadowPool: string }[];
 }
 
 const NO_BACKEND = 'at least one backend is required: add a [[backends]] table or set SIBYL_BACKEND_ADDRESSES';
@@ -81,6 +82,17 @@ export function checkTraffic(c: TrafficInput, ctx: z.core.$RefinementCtx): void 
     const other = entries.get(e.pool);
     if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['experiments', i, 'pool'], message: `pool ${JSON.stringify(e.pool)} already takes part in experiment ${JSON.stringify(other)}` });
     entries.set(e.pool, e.name);
+  });
+  const shadowNames = new Set<string>();
+  const shadowed = new Map<string, string>();
+  c.shadows.forEach((s, i) => {
+    if (shadowNames.has(s.name)) ctx.addIssue({ code: 'custom', path: ['shadows', i, 'name'], message: `duplicate shadow name ${JSON.stringify(s.name)}` });
+    shadowNames.add(s.name);
+    needPool(s.pool, ['shadows', i, 'pool']);
+    needPool(s.shadowPool, ['shadows', i, 'shadowPool']);
+    const other = shadowed.get(s.pool);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['shadows', i, 'pool'], message: `pool ${JSON.stringify(s.pool)} is already copied by shadow ${JSON.stringify(other)}` });
+    shadowed.set(s.pool, s.name);
   });
   c.rollouts.forEach((r, i) => {
     if (stables.has(r.canary)) ctx.addIssue({ code: 'custom', path: ['rollouts', i, 'canary'], message: `pool ${JSON.stringify(r.canary)} is the stable pool of a rollout; a canary cannot be split again` });

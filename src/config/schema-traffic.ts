@@ -136,6 +136,28 @@ export const experimentSchema = z
   })
   .describe('An A/B experiment: requests to `pool` are assigned to variants by hashing a key into the weights (sticky across requests, restarts and instances); per-variant success rate and latency are compared with the control.');
 
+const DEFAULT_IGNORED_HEADERS = ['date', 'server', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'x-request-id', 'via', 'etag', 'last-modified', 'age', 'expires', 'set-cookie'];
+
+export const shadowSchema = z
+  .strictObject({
+    name: z.string().regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-"' }).describe('Name of the shadow (admin API `GET /api/shadows`, logs, metrics).'),
+    pool: poolName().describe('Requests served by this pool are copied (after routes, blue-green, experiments and rollouts chose it).'),
+    shadowPool: poolName().describe('Pool that receives the copies. Its answers never reach a client.'),
+    percent: percent().default(10).describe('Share of the pool\'s requests copied, in percent.'),
+    maxConcurrency: z.int().min(1).max(10_000).default(32).describe('Copies in flight at most; a copy beyond it is dropped (counted in `sibyl_traffic_shadow_requests_total{result="dropped"}`), never queued.'),
+    maxBodyBytes: z.int().min(0).max(16_777_216).default(65_536).describe('Largest request body copied; a request with a larger (or chunked) body is not copied (`result="skipped_body"`). A copied request\'s body is read whole before it is forwarded.'),
+    maxResponseBytes: z.int().min(0).max(16_777_216).default(1_048_576).describe('Bytes of each response (primary and shadow) kept for the comparison; beyond it only the status and headers are compared.'),
+    timeout: duration().prefault('10s').describe('Time a copy may take; then it is abandoned and counted as a shadow error.'),
+    header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be a valid HTTP header name' }).transform((h) => h.toLowerCase()).default('x-sibyl-shadow').describe('Header added to every copy (value "1") so the shadow side can tell copies from real traffic.').meta({ docType: 'header name' }),
+    ignoreHeaders: z.array(z.string().min(1).transform((h) => h.toLowerCase())).default(DEFAULT_IGNORED_HEADERS).describe('Response headers left out of the comparison (those that differ between any two responses by nature).'),
+    ignoreJsonFields: z.array(z.string().min(1)).default([]).describe('Fields removed from JSON response bodies before they are compared, as dotted paths from the top (`meta.generated_at`); a field name alone matches at any depth when it has no dot.'),
+    sampleDiffs: z.int().min(0).max(1000).default(20).describe('The latest differences kept in full (method, URL, both statuses, differing headers, body hashes) for `GET /api/shadows`.'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.pool === s.shadowPool) ctx.addIssue({ code: 'custom', path: ['shadowPool'], message: 'must differ from pool: a pool cannot shadow itself' });
+  })
+  .describe('Shadow traffic: a share of a pool\'s requests is copied to a shadow pool, fire-and-forget with bounded concurrency and memory; the answers are compared (status, headers, body hash) and the diff rate reported.');
+
 export const trafficSchema = z
   .strictObject({
     stateFile: z.string().min(1).optional().describe('File where rollout and blue-green state is kept so that it survives a restart; in memory only when unset.'),

@@ -8,7 +8,7 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
-import { blueGreenSchema, createPoolSchema, experimentSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
+import { blueGreenSchema, createPoolSchema, experimentSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
 import { checkTraffic } from './checks-traffic.ts';
 
 const count = (min: number) => z.int().min(min);
@@ -184,8 +184,9 @@ export const configSchema = z
     rollouts: z.array(rolloutSchema).default([]).describe(rolloutSchema.description ?? ''),
     blueGreen: z.array(blueGreenSchema).default([]).describe(blueGreenSchema.description ?? ''),
     experiments: z.array(experimentSchema).default([]).describe(experimentSchema.description ?? ''),
+    shadows: z.array(shadowSchema).default([]).describe(shadowSchema.description ?? ''),
   })
-  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments'))
+  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments', 'shadows'))
   .superRefine(
     (c, ctx) => {
       if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
@@ -214,3 +215,4 @@ export type RouteConfig = Config['routes'][number];
 export type RolloutConfig = Config['rollouts'][number];
 export type BlueGreenConfig = Config['blueGreen'][number];
 export type ExperimentConfig = Config['experiments'][number];
+export type ShadowConfig = Config['shadows'][number];

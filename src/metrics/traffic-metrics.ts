@@ -13,6 +13,10 @@ export function createTrafficMetrics(r: Registry[]) {
     blueGreenActive: new Gauge({ name: 'sibyl_traffic_blue_green_active', help: '1 for the side (blue, green) of each blue-green pair that is in service.', labelNames: ['name', 'side'] as const, registers: r }),
     blueGreenSwitches: new Counter({ name: 'sibyl_traffic_blue_green_switches_total', help: 'Blue-green switch attempts, by pair and result (switched, smoke_failed).', labelNames: ['name', 'result'] as const, registers: r }),
     experimentRequests: new Counter({ name: 'sibyl_traffic_experiment_requests_total', help: 'Requests of an experiment answered, by experiment, variant and outcome (success: status below 500 and no transport error; failure).', labelNames: ['experiment', 'variant', 'outcome'] as const, registers: r }),
+    shadowRequests: new Counter({ name: 'sibyl_traffic_shadow_requests_total', help: 'Requests selected for shadowing, by shadow and result (sent; dropped: max_concurrency copies in flight; skipped_body: body over max_body_bytes or chunked; no_backend: no eligible shadow backend; error: the copy failed or timed out).', labelNames: ['shadow', 'result'] as const, registers: r }),
+    shadowComparisons: new Counter({ name: 'sibyl_traffic_shadow_comparisons_total', help: 'Primary and shadow responses compared, by shadow and result (match, diff; incomplete: the primary or the copy did not finish).', labelNames: ['shadow', 'result'] as const, registers: r }),
+    shadowDiffs: new Counter({ name: 'sibyl_traffic_shadow_diffs_total', help: 'Differences found, by shadow and kind (status, headers, body); one comparison may count several kinds.', labelNames: ['shadow', 'kind'] as const, registers: r }),
+    shadowInFlight: new Gauge({ name: 'sibyl_traffic_shadow_in_flight', help: 'Shadow copies in flight, by shadow (bounded by max_concurrency).', labelNames: ['shadow'] as const, registers: r }),
     rolloutStateFileErrors: new Counter({ name: 'sibyl_traffic_state_file_errors_total', help: 'Failed reads or writes of [traffic] state_file; rollout state then lives only in memory until the next successful write.', registers: r }),
   };
 }

@@ -243,18 +243,29 @@ export function createPipeline(deps: PipelineDeps) {
         ctx.variant?.record(outcome);
       },
     };
-    if (!hasRequestBody(req)) return runExchange({ ...exchange, body: null, isReplayable: true }, backend, exchangeDeps);
+    // shadow traffic: a copy goes beside the request, never in its way (runtime/shadow-mirror.ts)
+    const shadow = runtime.delivery.shadows.select(pool.name);
+    if (!hasRequestBody(req)) {
+      shadow?.send(generation, req.method ?? 'GET', req.url ?? '/', headers, null, res);
+      return runExchange({ ...exchange, body: null, isReplayable: true }, backend, exchangeDeps);
+    }
     const contentLength = req.headers['content-length'];
     // any small body is kept: even a POST may be retried when its connection was refused
-    const isBufferable = s.retry !== undefined && contentLength !== undefined && Number(contentLength) <= s.retry.replayBufferBytes;
-    if (!isBufferable) {
+    const isReplayBuffered = s.retry !== undefined && contentLength !== undefined && Number(contentLength) <= s.retry.replayBufferBytes;
+    const isShadowBuffered = shadow !== undefined && contentLength !== undefined && Number(contentLength) <= shadow.config.maxBodyBytes;
+    if (!isReplayBuffered && !isShadowBuffered) {
+      shadow?.skip();
       const body = contentLength === undefined ? req.pipe(createBodyLimit(s.maxBodyBytes)) : req;
       return runExchange({ ...exchange, body, isReplayable: false }, backend, exchangeDeps);
     }
-    // a small body that a retry may need is read whole first (the capped replay buffer)
+    // a small body that a retry or a shadow copy needs is read whole first (a capped buffer)
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => runExchange({ ...exchange, body: Buffer.concat(chunks), isReplayable: true }, backend, exchangeDeps));
+    req.once('end', () => {
+      const body = Buffer.concat(chunks);
+      shadow?.send(generation, req.method ?? 'GET', req.url ?? '/', headers, body, res);
+      runExchange({ ...exchange, body, isReplayable: isReplayBuffered }, backend, exchangeDeps);
+    });
   }
 
   return handleRequest;

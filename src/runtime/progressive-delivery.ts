@@ -8,6 +8,7 @@ import type { RuntimeDeps } from './deps.ts';
 import { ExperimentController } from './experiment-controller.ts';
 import type { Generation } from './generation.ts';
 import { RolloutController } from './rollout-controller.ts';
+import { ShadowController } from './shadow-mirror.ts';
 import { createStateStore } from './state-file.ts';
 import { TrafficControl } from './traffic-control.ts';
 
@@ -20,6 +21,8 @@ export class ProgressiveDelivery {
   readonly blueGreen: BlueGreenController;
   /** A/B experiments ([[experiments]]): sticky variants and their tallies. */
   readonly experiments: ExperimentController;
+  /** Shadow traffic ([[shadows]]): copies of a share of a pool's requests, compared. */
+  readonly shadows: ShadowController;
 
   /** `generation` reads the generation in service (for smoke checks of its pools). */
   constructor(config: Config, deps: RuntimeDeps, generation: () => Generation) {
@@ -28,12 +31,14 @@ export class ProgressiveDelivery {
     const store = createStateStore(config.traffic.stateFile, deps);
     this.rollouts = new RolloutController(deps, this.traffic, store);
     this.blueGreen = new BlueGreenController(deps, this.traffic, store, generation);
+    this.shadows = new ShadowController(deps);
   }
 
   configure(config: Config): void {
     this.rollouts.configure(config.rollouts);
     this.blueGreen.configure(config.blueGreen);
     this.experiments.configure(config.experiments);
+    this.shadows.configure(config.shadows);
   }
 
   start(): void {
