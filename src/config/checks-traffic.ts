@@ -6,7 +6,8 @@ import { DEFAULT_POOL } from './schema-traffic.ts';
 interface TrafficInput {
   readonly backends: readonly { readonly name: string }[];
   readonly pools: readonly { readonly name: string; readonly backends: readonly { readonly name: string }[] }[];
-  readonly routes: readonly { readonly pool?: string | undefined; readonly split?: readonly { readonly pool: string }[] | undefined }[];
+  readonly routes: readonly { readonly pool?: string | undefined; readonly flag?: string | undefined; readonly split?: readonly { readonly pool: string }[] | undefined }[];
+  readonly flags: readonly { readonly name: string; readonly feature?: string | undefined }[];
   readonly rollouts: readonly { readonly name: string; readonly stable: string; readonly canary: string }[];
   readonly blueGreen: readonly { readonly name: string; readonly blue: string; readonly green: string }[];
   readonly experiments: readonly { readonly name: string; readonly pool: string; readonly variants: readonly { readonly pool: string }[] }[];
@@ -45,7 +46,18 @@ export function checkTraffic(c: TrafficInput, ctx: z.core.$RefinementCtx): void 
   const needPool = (name: string, path: (string | number)[]): void => {
     if (!pools.has(name)) ctx.addIssue({ code: 'custom', path, message: `unknown pool ${JSON.stringify(name)} (pools: ${known})` });
   };
+  const flags = new Set<string>();
+  const features = new Map<string, string>();
+  c.flags.forEach((f, i) => {
+    if (flags.has(f.name)) ctx.addIssue({ code: 'custom', path: ['flags', i, 'name'], message: `duplicate flag name ${JSON.stringify(f.name)}` });
+    flags.add(f.name);
+    if (f.feature === undefined) return;
+    const other = features.get(f.feature);
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['flags', i, 'feature'], message: `feature ${f.feature} is already switched by flag ${JSON.stringify(other)}` });
+    features.set(f.feature, f.name);
+  });
   c.routes.forEach((r, i) => {
+    if (r.flag !== undefined && !flags.has(r.flag)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'flag'], message: `unknown flag ${JSON.stringify(r.flag)}` });
     if (r.pool !== undefined) needPool(r.pool, ['routes', i, 'pool']);
     r.split?.forEach((s, j) => needPool(s.pool, ['routes', i, 'split', j, 'pool']));
   });

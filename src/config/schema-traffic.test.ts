@@ -94,3 +94,30 @@ test('blue-green pairs name two different existing pools, each in one pair only'
   const overlap = problemsOf(validate({ pools: [pool('g', 9002), pool('h', 9003)], blue_green: [{ name: 'x', blue: 'default', green: 'g' }, { name: 'y', blue: 'g', green: 'nope' }] }));
   assert.deepEqual(overlap, ['blue_green[1].blue: pool "g" is already a side of blue-green "x"', 'blue_green[1].green: unknown pool "nope" (pools: "default", "g", "h")']);
 });
+
+test('flags: routes name existing flags, a feature has one flag, a segment one header or cookie', () => {
+  const problems = problemsOf(
+    validate({
+      flags: [
+        { name: 'a', feature: 'retry_aware_routing', segments: [{ header: 'x', cookie: 'y', value: '1' }] },
+        { name: 'b', feature: 'retry_aware_routing', key: 'query:x' },
+      ],
+      routes: [{ flag: 'nope', pool: 'default' }],
+    }),
+  );
+  assert.deepEqual(problems, ['flags[0].segments[0]: a segment needs exactly one of header and cookie', 'flags[1].key: expected "client_ip", "header:NAME" or "cookie:NAME"']);
+  assert.deepEqual(problemsOf(validate({ flags: [{ name: 'a', feature: 'retry_aware_routing' }, { name: 'b', feature: 'retry_aware_routing' }], routes: [{ flag: 'nope', pool: 'default' }] })), [
+    'flags[1].feature: feature retry_aware_routing is already switched by flag "a"',
+    'routes[0].flag: unknown flag "nope"',
+  ]);
+});
+
+test('shadows and experiments name existing, distinct pools', () => {
+  assert.deepEqual(problemsOf(validate({ shadows: [{ name: 's', pool: 'default', shadow_pool: 'default' }] })), ['shadows[0].shadow_pool: must differ from pool: a pool cannot shadow itself']);
+  assert.deepEqual(problemsOf(validate({ shadows: [{ name: 's', pool: 'default', shadow_pool: 'x' }] })), ['shadows[0].shadow_pool: unknown pool "x" (pools: "default")']);
+  assert.deepEqual(problemsOf(validate({ experiments: [{ name: 'e', pool: 'default', key: 'client_ip', variants: [{ name: 'a', pool: 'default', weight: 1 }] }] })), ['experiments[0].variants: an experiment needs at least two variants (a control and one more)']);
+  assert.deepEqual(problemsOf(validate({ experiments: [{ name: 'e', pool: 'default', key: 'client_ip', variants: [{ name: 'a', pool: 'default', weight: 1 }, { name: 'a', pool: 'default', weight: 1 }] }] })), [
+    'experiments[0].variants[1].name: duplicate variant name "a"',
+    'experiments[0].variants[1].pool: pool "default" already serves another variant; each variant needs its own pool',
+  ]);
+});

@@ -40,6 +40,7 @@ export const routeSchema = z
     methods: z.array(z.string().regex(/^[A-Z]+$/, { error: 'must be an upper-case HTTP method' })).optional().describe('Methods matched; any method when unset.'),
     headers: z.array(nameValue).default([]).describe('Headers that must all be present with these exact values, e.g. `[{ name = "x-beta", value = "1" }]`.'),
     cookies: z.array(nameValue).default([]).describe('Cookies that must all be present with these exact values.'),
+    flag: z.string().min(1).optional().describe('The route matches only requests the named `[[flags]]` flag is on for.'),
     pool: poolName().optional().describe('Pool that serves matching requests. Exactly one of `pool` and `split`.'),
     split: z.array(splitSchema).optional().describe('Weighted split between pools, e.g. `[{ pool = "v1", weight = 90 }, { pool = "v2", weight = 10 }]`. Exactly one of `pool` and `split`.'),
   })
@@ -157,6 +158,29 @@ export const shadowSchema = z
     if (s.pool === s.shadowPool) ctx.addIssue({ code: 'custom', path: ['shadowPool'], message: 'must differ from pool: a pool cannot shadow itself' });
   })
   .describe('Shadow traffic: a share of a pool\'s requests is copied to a shadow pool, fire-and-forget with bounded concurrency and memory; the answers are compared (status, headers, body hash) and the diff rate reported.');
+
+export const FlagFeatures = ['retry_aware_routing'] as const;
+
+export const segmentSchema = z
+  .strictObject({
+    header: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'must be a valid HTTP header name' }).transform((h) => h.toLowerCase()).optional().describe('Header the request must carry with `value`.'),
+    cookie: z.string().min(1).optional().describe('Cookie the request must carry with `value`.'),
+    value: z.string().describe('Exact value.'),
+  })
+  .superRefine((seg, ctx) => {
+    if ((seg.header === undefined) === (seg.cookie === undefined)) ctx.addIssue({ code: 'custom', path: [], message: 'a segment needs exactly one of header and cookie' });
+  })
+  .describe('A segment: requests with this header or cookie value.');
+
+export const flagSchema = z
+  .strictObject({
+    name: z.string().regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-"' }).describe('Name of the flag, used by `[[routes]] flag` and in metrics. Part of the hash: renaming reshuffles the keys.'),
+    percent: percent().default(0).describe('Share of keys the flag is on for, in percent (sticky: by a hash of the flag name and the key).'),
+    key: z.string().regex(EXPERIMENT_KEY, { error: 'expected "client_ip", "header:NAME" or "cookie:NAME"' }).transform((k) => (k.startsWith('header:') ? k.toLowerCase() : k)).default('client_ip').describe('What makes the percentage sticky: `client_ip`, `header:NAME` or `cookie:NAME`; a request without it falls back to its client IP.').meta({ docType: '"client_ip", "header:NAME" or "cookie:NAME"' }),
+    segments: z.array(segmentSchema).default([]).describe('Requests in any of these segments have the flag on whatever the percentage, e.g. `[{ header = "x-beta", value = "1" }]`.'),
+    feature: z.enum(FlagFeatures).optional().describe('A feature of Sibyl this flag switches: on for the requests the flag is on for, off for the others. `retry_aware_routing`: a client retry avoids the backend that failed its previous attempt.'),
+  })
+  .describe('A feature flag: on for a sticky percentage of keys and for segments; a route condition (`[[routes]] flag`) and a switch for Sibyl\'s own features. Hot-reloaded with the config.');
 
 export const trafficSchema = z
   .strictObject({

@@ -8,7 +8,7 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
-import { blueGreenSchema, createPoolSchema, experimentSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
+import { blueGreenSchema, createPoolSchema, experimentSchema, flagSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
 import { checkTraffic } from './checks-traffic.ts';
 
 const count = (min: number) => z.int().min(min);
@@ -185,8 +185,9 @@ export const configSchema = z
     blueGreen: z.array(blueGreenSchema).default([]).describe(blueGreenSchema.description ?? ''),
     experiments: z.array(experimentSchema).default([]).describe(experimentSchema.description ?? ''),
     shadows: z.array(shadowSchema).default([]).describe(shadowSchema.description ?? ''),
+    flags: z.array(flagSchema).default([]).describe(flagSchema.description ?? ''),
   })
-  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments', 'shadows'))
+  .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments', 'shadows', 'flags'))
   .superRefine(
     (c, ctx) => {
       if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
@@ -216,3 +217,4 @@ export type RolloutConfig = Config['rollouts'][number];
 export type BlueGreenConfig = Config['blueGreen'][number];
 export type ExperimentConfig = Config['experiments'][number];
 export type ShadowConfig = Config['shadows'][number];
+export type FlagConfig = Config['flags'][number];

@@ -78,6 +78,8 @@ interface RequestContext {
   readonly attempt: AttemptStart | undefined;
   readonly clientIp: string;
   readonly hashKey: string;
+  /** The backend a client retry should avoid (retry-aware routing). */
+  readonly avoidBackendId: string | undefined;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -155,7 +157,9 @@ export function createPipeline(deps: PipelineDeps) {
     const { pool, variant } = runtime.delivery.traffic.choose(generation, req, clientIp);
     // a request without the configured hash header falls back to its client IP
     const hashKey = !pool.needsHashKey ? '' : ((pool.hashHeader !== undefined ? req.headers[pool.hashHeader] : undefined) ?? clientIp).toString();
-    const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey };
+    // retry-aware routing, unless a [[flags]] flag switches it off for this request
+    const avoidBackendId = attempt?.ticket.avoidBackendId !== undefined && runtime.delivery.traffic.isFeatureOn(generation, 'retry_aware_routing', req, clientIp) ? attempt.ticket.avoidBackendId : undefined;
+    const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey, avoidBackendId };
     const coalescing = s.coalescing;
     if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, s)) {
       const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
@@ -187,7 +191,7 @@ export function createPipeline(deps: PipelineDeps) {
   function route(ctx: RequestContext): void {
     const { req, res, generation, pool, requestId, startMs, attempt, hashKey } = ctx;
     const s = generation.settings;
-    const backend = pickFor(pool, hashKey, attempt?.ticket.avoidBackendId);
+    const backend = pickFor(pool, hashKey, ctx.avoidBackendId);
     if (backend !== undefined) return start(ctx, backend);
     if (pool.eligibleSet.eligible.length === 0 || s.shedding === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
     queue(ctx);
@@ -201,7 +205,7 @@ export function createPipeline(deps: PipelineDeps) {
     const cancel = runtime.admission.enqueue(
       {
         tryStart() {
-          const backend = pickFor(ctx.pool, ctx.hashKey, attempt?.ticket.avoidBackendId);
+          const backend = pickFor(ctx.pool, ctx.hashKey, ctx.avoidBackendId);
           if (backend === undefined) return false;
           isStarted = true;
           start(ctx, backend);

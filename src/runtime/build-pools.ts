@@ -4,6 +4,7 @@ import { createBalancer } from '../balancer/create-balancer.ts';
 import type { Rng } from '../core/rng.ts';
 import type { BackendConfig, Config, HealthConfig, StrategyConfig } from '../config/schema.ts';
 import { DEFAULT_POOL } from '../config/schema-traffic.ts';
+import { createFlag, type Flag } from '../traffic/flags.ts';
 import { createRouter, type Router } from '../traffic/router.ts';
 import type { Backend } from './backend.ts';
 import { Pool } from './pool.ts';
@@ -28,6 +29,8 @@ export interface BuiltPools {
   readonly pools: ReadonlyMap<string, Pool>;
   readonly defaultPool: Pool;
   readonly router: Router;
+  /** Flags that switch one of Sibyl's own features, by feature. */
+  readonly features: ReadonlyMap<string, Flag>;
 }
 
 /** `backends` are the live Backend objects of every pool, by name; `health` is configured here. */
@@ -54,5 +57,7 @@ export function buildPools(config: Config, backends: ReadonlyMap<string, Backend
   // the schema guarantees a default pool
   const defaultPool = pools.get(DEFAULT_POOL) ?? [...pools.values()][0];
   if (defaultPool === undefined) throw new Error('a config without pools passed validation');
-  return { pools, defaultPool, router: createRouter(config.routes, DEFAULT_POOL) };
+  const flags = config.flags.map(createFlag);
+  const features = new Map(flags.filter((f) => f.feature !== undefined).map((f) => [f.feature as string, f]));
+  return { pools, defaultPool, router: createRouter(config.routes, DEFAULT_POOL, new Map(flags.map((f) => [f.name, f]))), features };
 }

@@ -2,6 +2,7 @@
 // data-path settings. A reload builds a new generation aside and swaps one reference; requests keep
 // the one they started on.
 import type { PickRequest } from '../balancer/balancer.ts';
+import type { Flag } from '../traffic/flags.ts';
 import type { Router } from '../traffic/router.ts';
 import type { Backend } from './backend.ts';
 import type { EligibleSet, Pool } from './pool.ts';
@@ -18,13 +19,16 @@ export class Generation {
   /** The pool of the top-level [[backends]] (or the pool named "default"): unmatched requests go there. */
   readonly defaultPool: Pool;
   readonly router: Router;
+  /** Flags that switch one of Sibyl's own features ([[flags]] feature), by feature. */
+  readonly features: ReadonlyMap<string, Flag>;
 
-  constructor(id: number, settings: ProxySettings, pools: ReadonlyMap<string, Pool>, defaultPool: Pool, router: Router) {
+  constructor(id: number, settings: ProxySettings, pools: ReadonlyMap<string, Pool>, defaultPool: Pool, router: Router, features: ReadonlyMap<string, Flag> = new Map()) {
     this.id = id;
     this.settings = settings;
     this.pools = pools;
     this.defaultPool = defaultPool;
     this.router = router;
+    this.features = features;
     this.backends = [...pools.values()].flatMap((p) => p.backends);
   }
 

@@ -302,6 +302,6 @@ export class Runtime {
       this.#health.forget(b);
     }
     const built = buildPools(config, new Map(change.backends.map((b) => [b.id, b])), this.#health, this.#deps.rng);
-    return new Generation(id, proxySettingsFrom(config), built.pools, built.defaultPool, built.router);
+    return new Generation(id, proxySettingsFrom(config), built.pools, built.defaultPool, built.router, built.features);
   }
 }

@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Rng } from '../core/rng.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
+import { parseCookies } from '../traffic/router.ts';
 import type { ExperimentController, VariantAssignment } from './experiment-controller.ts';
 import type { Generation } from './generation.ts';
 import type { Pool } from './pool.ts';
@@ -52,7 +53,7 @@ export class TrafficControl {
 
   /** route -> split: routes, then blue-green, then an experiment's variant, then a rollout's canary share. */
   choose(generation: Generation, req: IncomingMessage, clientIp: string): TrafficChoice {
-    const choice = generation.router.choose({ method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', headers: req.headers }, this.#rng.next());
+    const choice = generation.router.choose({ method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', headers: req.headers, clientIp }, this.#rng.next());
     let name = this.#redirects.get(choice.pool) ?? choice.pool;
     const variant = this.#experiments.assign(name, req, clientIp);
     if (variant !== undefined) name = variant.pool;
@@ -62,6 +63,14 @@ export class TrafficControl {
     const pool = generation.pool(name) ?? generation.defaultPool;
     this.#count(choice.route, pool.name);
     return { pool, variant };
+  }
+
+  /** Whether one of Sibyl's own features is on for this request: always, unless a flag switches it. */
+  isFeatureOn(generation: Generation, feature: string, req: IncomingMessage, clientIp: string): boolean {
+    const flag = generation.features.get(feature);
+    if (flag === undefined) return true;
+    let cookies: Map<string, string> | undefined;
+    return flag.isOn({ headers: req.headers, clientIp }, () => (cookies ??= parseCookies(req.headers.cookie)));
   }
 
   #count(route: string, pool: string): void {

@@ -1,6 +1,7 @@
 // route -> split: the first rule whose conditions all match picks a target (a pool, or a weighted
 // split between pools); requests no rule matches go to the default pool. Compiled once per
 // generation; matching allocates nothing unless a rule reads cookies.
+import type { Flag } from './flags.ts';
 
 export interface RouteSpec {
   readonly name?: string | undefined;
@@ -9,6 +10,8 @@ export interface RouteSpec {
   readonly methods?: readonly string[] | undefined;
   readonly headers: readonly { readonly name: string; readonly value: string }[];
   readonly cookies: readonly { readonly name: string; readonly value: string }[];
+  /** The route matches only when this flag is on for the request. */
+  readonly flag?: string | undefined;
   readonly pool?: string | undefined;
   readonly split?: readonly { readonly pool: string; readonly weight: number }[] | undefined;
 }
@@ -19,6 +22,8 @@ export interface RouteRequest {
   readonly host: string;
   readonly url: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** For flags keyed by client IP. */
+  readonly clientIp?: string | undefined;
 }
 
 export interface RouteChoice {
@@ -78,7 +83,7 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function compile(spec: RouteSpec, index: number): CompiledRoute {
+function compile(spec: RouteSpec, index: number, flags: ReadonlyMap<string, Flag>): CompiledRoute {
   const checks: ((r: RouteRequest, cookies: () => ReadonlyMap<string, string>) => boolean)[] = [];
   if (spec.host !== undefined) {
     const isHost = hostMatcher(spec.host);
@@ -97,6 +102,11 @@ function compile(spec: RouteSpec, index: number): CompiledRoute {
     checks.push((r) => headerValue(r.headers[name]) === h.value);
   }
   for (const c of spec.cookies) checks.push((_r, cookies) => cookies().get(c.name) === c.value);
+  if (spec.flag !== undefined) {
+    // the config checked that the flag exists; an unknown one never matches
+    const flag = flags.get(spec.flag);
+    checks.push((r, cookies) => flag?.isOn(r, cookies) === true);
+  }
   const legs = spec.split ?? [{ pool: spec.pool ?? '', weight: 1 }];
   const cumulative: number[] = [];
   let total = 0;
@@ -123,8 +133,8 @@ export interface Router {
   choose(request: RouteRequest, u: number): RouteChoice;
 }
 
-export function createRouter(specs: readonly RouteSpec[], defaultPool: string): Router {
-  const routes = specs.map(compile);
+export function createRouter(specs: readonly RouteSpec[], defaultPool: string, flags: ReadonlyMap<string, Flag> = new Map()): Router {
+  const routes = specs.map((spec, i) => compile(spec, i, flags));
   const fallback: RouteChoice = { route: 'default', pool: defaultPool };
   return {
     routeNames: routes.map((r) => r.name),
