@@ -3,5 +3,6 @@ import { loadConfigOrExit } from './load-or-exit.ts';
 
 export async function validateCommand(options: { config?: string }): Promise<void> {
   const config = await loadConfigOrExit(options.config, process.env);
-  process.stdout.write(`${options.config ?? 'environment'}: valid (${config.backends.length} backend(s), strategy ${config.strategy.algorithm})\n`);
+  const pools = config.pools.length === 0 ? '' : `, ${config.pools.length} pool(s) with ${config.pools.reduce((n, p) => n + p.backends.length, 0)} more`;
+  process.stdout.write(`${options.config ?? 'environment'}: valid (${config.backends.length} backend(s)${pools}, strategy ${config.strategy.algorithm})\n`);
 }
