@@ -1,4 +1,4 @@
-// The data path, in phase order: accept -> admit -> pick (or queue, or shed) -> forward -> classify
+// The data path, in phase order: accept -> admit -> route/split (the pool) -> pick (or queue, or shed) -> forward -> classify
 // -> [retry -> pick] -> respond -> record. This file only orders the phases; each phase lives in
 // its own module (admission, exchange + forward, respond, the runtime's pick and queue).
 import type { IncomingMessage, ServerResponse } from 'node:http';

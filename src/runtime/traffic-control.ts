@@ -59,7 +59,11 @@ export class TrafficControl {
     if (variant !== undefined) name = variant.pool;
     const diversion = this.#diversions.get(name);
     // an independent draw: reusing the split's would tie the canary share to the split's leg
-    if (diversion !== undefined && diversion.share > 0 && (diversion.share >= 1 || this.#rng.next() < diversion.share)) name = diversion.canary;
+    if (diversion !== undefined && diversion.share > 0 && (diversion.share >= 1 || this.#rng.next() < diversion.share)) {
+      // a canary without an eligible backend gets nothing: its clients would only see 503s, and its
+      // analysis stays inconclusive (no samples), so it is never promoted
+      if (generation.pool(diversion.canary)?.eligibleSet.eligible.length !== 0) name = diversion.canary;
+    }
     const pool = generation.pool(name) ?? generation.defaultPool;
     this.#count(choice.route, pool.name);
     return { pool, variant };
