@@ -1,6 +1,6 @@
 // Shadow-traffic overhead: the primary's latency and errors with no shadow, with every request
 // copied to a slow shadow pool, and to a failing one. Run: `npm run bench:shadow [-- --seconds 5
-// --rounds 3]`. The three setups take turns for --rounds rounds, so that drift in the machine's
+// --rounds 3 --percent 10 --concurrency 16]`. The three setups take turns for --rounds rounds, so that drift in the machine's
 // load hits each alike. Sibyl runs as its own process (the real binary); backends and the load run
 // in this process.
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { spawnTracked, stopProcess } from './processes.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '16' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '16' }, percent: { type: 'string', default: '10' } } });
+const percent = Number(values.percent);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const concurrency = Number(values.concurrency);
@@ -29,7 +30,7 @@ let n = 0;
 const failing = await listen((_req, res) => (n++ % 2 === 0 ? res.writeHead(503).end() : res.socket?.destroy()));
 
 async function runSibyl(shadowAddress: string | undefined): Promise<{ url: string; stop: () => Promise<void> }> {
-  const shadow = shadowAddress === undefined ? '' : `[[pools]]\nname = "shadow"\n[[pools.backends]]\nname = "shadow-1"\naddress = "${shadowAddress}"\n[[shadows]]\nname = "bench"\npool = "default"\nshadow_pool = "shadow"\npercent = 100\nmax_concurrency = 64\ntimeout = "2s"\n`;
+  const shadow = shadowAddress === undefined ? '' : `[[pools]]\nname = "shadow"\n[[pools.backends]]\nname = "shadow-1"\naddress = "${shadowAddress}"\n[[shadows]]\nname = "bench"\npool = "default"\nshadow_pool = "shadow"\npercent = ${percent}\nmax_concurrency = 64\ntimeout = "2s"\n`;
   const config = `[proxy]\nlisten_address = "127.0.0.1:0"\n[admin]\nlisten_address = "127.0.0.1:0"\n[log]\naccess_log = false\nlevel = "warn"\n[health]\nenabled = false\n[[backends]]\nname = "primary"\naddress = "${primary.address}"\n${shadow}`;
   const dir = await mkdtemp(join(tmpdir(), 'sibyl-bench-shadow-'));
   await writeFile(join(dir, 'sibyl.toml'), config);
@@ -73,7 +74,7 @@ async function load(url: string, into: Sample): Promise<void> {
   await dispatcher.close();
 }
 
-const setups = [['no shadow', undefined], ['100 % copied to a slow pool (300 ms)', slow.address], ['100 % copied to a failing pool (503 / reset)', failing.address]] as const;
+const setups = [['no shadow', undefined], [`${percent} % copied to a slow pool (300 ms)`, slow.address], [`${percent} % copied to a failing pool (503 / reset)`, failing.address]] as const;
 const samples: Sample[] = setups.map(() => ({ latencies: [], errors: 0 }));
 for (let round = 0; round < rounds; round++) {
   for (const [i, [, address]] of setups.entries()) {
