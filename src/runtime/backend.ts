@@ -117,6 +117,7 @@ export class Backend implements Candidate {
       inFlight: this.inFlight,
       latencyEwmaMs: Math.round(this.latencyEwmaMs * 100) / 100,
       errorEwma: Math.round(this.errorEwma * 1000) / 1000,
+      pool: this.poolName,
     };
   }
 }
