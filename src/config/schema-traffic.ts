@@ -182,6 +182,18 @@ export const flagSchema = z
   })
   .describe('A feature flag: on for a sticky percentage of keys and for segments; a route condition (`[[routes]] flag`) and a switch for Sibyl\'s own features. Hot-reloaded with the config.');
 
+export const modelRolloutSchema = z
+  .strictObject({
+    candidatePath: z.string().min(1).optional().describe('A candidate retry-model snapshot (from `sibyl train`) to run beside the live model; off when unset. Read at start: a restart picks up a new file.'),
+    mode: z.enum(['shadow', 'canary']).default('shadow').describe('`shadow`: the candidate scores every response and learns, its answers are only compared; `canary`: it also answers `canary_percent` of the predictions Sibyl acts on (pacing, `/predict_retry`), and is promoted or rolled back on its log loss.'),
+    canaryPercent: percent().default(10).describe('`canary` only: share of the predictions the candidate makes, in percent.'),
+    disagreementThreshold: z.number().gt(0).lt(1).default(0.1).describe('A response whose two predictions differ by more than this (|dp|) counts as a disagreement and is sampled.'),
+    minSamples: z.int().min(10).default(1000).describe('Labelled events both models must have been scored on before the candidate is judged; fewer never promotes.'),
+    promoteMargin: z.number().min(0).max(1).default(0.02).describe('`canary` only: promoted when its progressive log loss is below the live model\'s by this fraction (0.02 = 2 % better); rolled back when above it by the same fraction.'),
+    sampleDisagreements: z.int().min(0).max(1000).default(20).describe('The latest disagreements kept in full for `GET /api/model`.'),
+  })
+  .describe('A new version of the retry model, shadowed or canaried beside the live one.');
+
 export const trafficSchema = z
   .strictObject({
     stateFile: z.string().min(1).optional().describe('File where rollout and blue-green state is kept so that it survives a restart; in memory only when unset.'),

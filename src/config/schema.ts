@@ -8,7 +8,7 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
-import { blueGreenSchema, createPoolSchema, experimentSchema, flagSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
+import { blueGreenSchema, createPoolSchema, experimentSchema, flagSchema, modelRolloutSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
 import { checkTraffic } from './checks-traffic.ts';
 
 const count = (min: number) => z.int().min(min);
@@ -186,6 +186,7 @@ export const configSchema = z
     experiments: z.array(experimentSchema).default([]).describe(experimentSchema.description ?? ''),
     shadows: z.array(shadowSchema).default([]).describe(shadowSchema.description ?? ''),
     flags: z.array(flagSchema).default([]).describe(flagSchema.description ?? ''),
+    modelRollout: modelRolloutSchema.prefault({}),
   })
   .superRefine(checkTraffic, whenValid('backends', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments', 'shadows', 'flags'))
   .superRefine(

@@ -54,7 +54,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     labels: new Counter({ name: 'sibyl_telemetry_labels_total', help: 'Retry labels produced, by value (retried = 1 or 0).', labelNames: ['retried'], registers: r }),
     labellerEvictions: new Counter({ name: 'sibyl_telemetry_label_evictions_total', help: 'Attempts never labelled because their (client key, fingerprint) entry was evicted ([telemetry] max_tracked).', registers: r }),
     trackedKeys: new Gauge({ name: 'sibyl_telemetry_tracked_keys', help: '(client key, fingerprint) pairs remembered for labelling.', registers: r }),
-    telemetryDropped: new Counter({ name: 'sibyl_telemetry_dropped_total', help: 'Labelled events dropped because a queue was full, by queue (learner, sink).', labelNames: ['queue'], registers: r }),
+    telemetryDropped: new Counter({ name: 'sibyl_telemetry_dropped_total', help: 'Labelled events dropped because a queue was full, by queue (learner, sink, candidate).', labelNames: ['queue'], registers: r }),
     sinkErrors: new Counter({ name: 'sibyl_telemetry_sink_errors_total', help: 'Failed writes of the NDJSON telemetry file.', registers: r }),
     modelUpdates: new Counter({ name: 'sibyl_model_updates_total', help: 'Labelled events the online model learned from.', registers: r }),
     learnerBacklog: new Gauge({ name: 'sibyl_model_learner_backlog_events', help: 'Labelled events waiting for the learner; a growing backlog means the learner falls behind.', registers: r }),

@@ -17,6 +17,10 @@ export function createTrafficMetrics(r: Registry[]) {
     shadowComparisons: new Counter({ name: 'sibyl_traffic_shadow_comparisons_total', help: 'Primary and shadow responses compared, by shadow and result (match, diff; incomplete: the primary or the copy did not finish).', labelNames: ['shadow', 'result'] as const, registers: r }),
     shadowDiffs: new Counter({ name: 'sibyl_traffic_shadow_diffs_total', help: 'Differences found, by shadow and kind (status, headers, body); one comparison may count several kinds.', labelNames: ['shadow', 'kind'] as const, registers: r }),
     shadowInFlight: new Gauge({ name: 'sibyl_traffic_shadow_in_flight', help: 'Shadow copies in flight, by shadow (bounded by max_concurrency).', labelNames: ['shadow'] as const, registers: r }),
+    candidateScored: new Counter({ name: 'sibyl_model_candidate_scored_total', help: 'Responses the candidate model ([model_rollout]) scored beside the live model.', registers: r }),
+    candidateDisagreements: new Counter({ name: 'sibyl_model_candidate_disagreements_total', help: 'Responses whose candidate and live predictions differ by more than [model_rollout] disagreement_threshold.', registers: r }),
+    candidateState: new Gauge({ name: 'sibyl_model_candidate_state', help: '1 for the candidate model\'s state (shadow, canary, promoted, rolled_back).', labelNames: ['state'] as const, registers: r }),
+    candidateLogLoss: new Gauge({ name: 'sibyl_model_candidate_log_loss', help: 'Progressive log loss on the same labelled events, by model (candidate, live).', labelNames: ['model'] as const, registers: r }),
     rolloutStateFileErrors: new Counter({ name: 'sibyl_traffic_state_file_errors_total', help: 'Failed reads or writes of [traffic] state_file; rollout state then lives only in memory until the next successful write.', registers: r }),
   };
 }
