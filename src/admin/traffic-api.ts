@@ -37,6 +37,13 @@ function experimentRoutes(res: ServerResponse, path: string, method: string, run
 
 /** True when the path belongs to this API (and an answer was sent). */
 export async function trafficRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, runtime: Runtime): Promise<boolean> {
+  const candidate = /^\/api\/model\/candidate\/(promote|abort)$/.exec(path);
+  if (candidate !== null) {
+    if (method !== 'POST') sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}; use POST`);
+    else if (runtime.retry?.candidateCommand(candidate[1] as 'promote' | 'abort') !== true) sendProblem(res, 409, 'SIBYL_ERR_ADMIN_CONFLICT', 'no candidate model is running ([model_rollout] candidate_path unset, or already promoted or rolled back)');
+    else sendJson(res, 200, runtime.retry.report().candidate);
+    return true;
+  }
   if (path === '/api/shadows') {
     if (method !== 'GET') sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
     else sendJson(res, 200, { shadows: runtime.delivery.shadows.views() });

@@ -24,10 +24,10 @@ function trained(events: number): RetryModel {
 
 /** Feeds labelled events whose `prediction` is the live model's, as the runtime does. */
 function feed(candidate: ModelCandidate, live: RetryModel, n: number): ('promote' | 'rollback' | undefined)[] {
-  const verdicts = [];
+  const verdicts: ('promote' | 'rollback' | undefined)[] = [];
   for (const [i, e] of syntheticEvents(11, n).entries()) {
     const p = live.predict(e.input);
-    candidate.observe({ ...e.input, status: e.input.status, attempt: e.input.attempt }, p);
+    candidate.observe({ ...e.input, status: e.input.status, attempt: e.input.attempt ?? 1 }, p);
     candidate.enqueue({ ...e.input, prediction: p, retried: e.retried } as unknown as LabelledEvent);
     if (i % 100 === 99) verdicts.push(candidate.learnNow());
   }

@@ -111,6 +111,13 @@ export class ModelCandidate {
     return undefined;
   }
 
+  /** An operator's decision; false when the candidate no longer runs. */
+  command(cmd: 'promote' | 'abort'): boolean {
+    if (!this.isActive) return false;
+    this.#end(cmd === 'promote' ? 'promoted' : 'rolled_back', `${cmd === 'promote' ? 'promoted' : 'rolled back'} by operator`);
+    return true;
+  }
+
   #end(state: 'promoted' | 'rolled_back', reason: string): 'promote' | 'rollback' {
     this.#state = state;
     this.#reason = reason;

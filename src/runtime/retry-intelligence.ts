@@ -193,6 +193,13 @@ export class RetryIntelligence {
     return this.#candidate === undefined ? p : this.#candidate.choose(input, p);
   }
 
+  /** POST /api/model/candidate/promote|abort; false without a running candidate. */
+  candidateCommand(cmd: 'promote' | 'abort'): boolean {
+    if (this.#candidate?.command(cmd) !== true) return false;
+    if (cmd === 'promote') this.#model = this.#candidate.model;
+    return true;
+  }
+
   learnNow(): void {
     const n = this.#learner.drain();
     if (n > 0) this.#deps.metrics.modelUpdates.inc(n);

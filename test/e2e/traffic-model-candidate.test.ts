@@ -35,4 +35,8 @@ test('a shadow candidate model scores every response beside the live one', async
   assert.equal(view.candidate?.version, candidate.version);
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_model_candidate_scored_total'), 30);
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_model_candidate_state', { state: 'shadow' }), 1);
+  const promoted = await adminJson<{ state: string }>(sibyl.adminUrl, '/api/model/candidate/promote', 'POST');
+  assert.equal(promoted.body.state, 'promoted');
+  assert.equal((await adminJson<{ modelVersion: string }>(sibyl.adminUrl, '/api/model')).body.modelVersion, candidate.version, 'the candidate is the live model now');
+  assert.equal((await adminJson<unknown>(sibyl.adminUrl, '/api/model/candidate/abort', 'POST')).status, 409);
 });
