@@ -36,7 +36,7 @@ export const routeSchema = z
       .transform((h) => h.toLowerCase())
       .optional()
       .describe('Host the request must be for (the Host header without its port, case-insensitive). A leading `*.` matches any subdomain.'),
-    pathPrefix: z.string().regex(/^\//, { error: 'must start with "/"' }).optional().describe('Path prefix the request URL must start with.'),
+    pathPrefix: z.string().regex(/^\/[^?#\s]*$/, { error: 'must start with "/" and hold no "?", "#" or spaces' }).optional().describe('Path prefix the request URL must start with.'),
     methods: z.array(z.string().regex(/^[A-Z]+$/, { error: 'must be an upper-case HTTP method' })).optional().describe('Methods matched; any method when unset.'),
     headers: z.array(nameValue).default([]).describe('Headers that must all be present with these exact values, e.g. `[{ name = "x-beta", value = "1" }]`.'),
     cookies: z.array(nameValue).default([]).describe('Cookies that must all be present with these exact values.'),

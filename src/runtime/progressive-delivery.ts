@@ -49,6 +49,11 @@ export class ProgressiveDelivery {
     return this.rollouts.stop();
   }
 
+  /** Brings the metrics counted in plain integers on the data path up to date. */
+  publish(): void {
+    this.traffic.publish();
+  }
+
   /** The record phase of every attempt. */
   recordOutcome(pool: string, outcome: Outcome): void {
     this.rollouts.recordOutcome(pool, outcome);

@@ -129,6 +129,7 @@ export class Runtime {
       m.backendErrorEwma.set(labels, b.errorEwma);
     }
     this.retry?.publishGauges();
+    this.delivery.publish();
     const t = this.tally;
     const requests = t.clientRequests - this.#lastTally.clientRequests;
     if (requests > 0) {

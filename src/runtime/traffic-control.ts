@@ -15,8 +15,6 @@ export interface Diversion {
   readonly share: number;
 }
 
-type Counter = { inc(): void };
-
 export interface TrafficChoice {
   readonly pool: Pool;
   /** The experiment variant the request was assigned to, whose tally the answer feeds. */
@@ -30,8 +28,10 @@ export class TrafficControl {
   #diversions: ReadonlyMap<string, Diversion> = new Map();
   /** pool -> the pool that serves it (blue-green); replaced whole. */
   #redirects: ReadonlyMap<string, string> = new Map();
-  readonly #counters = new Map<string, Map<string, Counter>>();
+  readonly #counts = new Map<string, Map<string, { counted: number; published: number }>>();
   readonly #experiments: ExperimentController;
+  /** The answer for a pool without a variant, built once per pool: choosing allocates nothing. */
+  readonly #plain = new WeakMap<Pool, TrafficChoice>();
 
   constructor(metrics: Metrics, rng: Rng, experiments: ExperimentController) {
     this.#metrics = metrics;
@@ -53,7 +53,9 @@ export class TrafficControl {
 
   /** route -> split: routes, then blue-green, then an experiment's variant, then a rollout's canary share. */
   choose(generation: Generation, req: IncomingMessage, clientIp: string): TrafficChoice {
-    const choice = generation.router.choose({ method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', headers: req.headers, clientIp }, this.#rng.next());
+    const router = generation.router;
+    // without routes (most configs) nothing is built for the router to read
+    const choice = router.routeNames.length === 0 ? router.fallback : router.choose({ method: req.method ?? 'GET', host: req.headers.host ?? '', url: req.url ?? '/', headers: req.headers, clientIp }, this.#rng.next());
     let name = this.#redirects.get(choice.pool) ?? choice.pool;
     const variant = this.#experiments.assign(name, req, clientIp);
     if (variant !== undefined) name = variant.pool;
@@ -66,7 +68,10 @@ export class TrafficControl {
     }
     const pool = generation.pool(name) ?? generation.defaultPool;
     this.#count(choice.route, pool.name);
-    return { pool, variant };
+    if (variant !== undefined) return { pool, variant };
+    let plain = this.#plain.get(pool);
+    if (plain === undefined) this.#plain.set(pool, (plain = { pool, variant: undefined }));
+    return plain;
   }
 
   /** Whether one of Sibyl's own features is on for this request: always, unless a flag switches it. */
@@ -77,11 +82,25 @@ export class TrafficControl {
     return flag.isOn({ headers: req.headers, clientIp }, () => (cookies ??= parseCookies(req.headers.cookie)));
   }
 
+  /**
+   * Plain integers on the data path; the Prometheus counter is brought up to date by publish() (on
+   * the [metrics] interval and before a scrape): prom-client hashes the labels on every inc().
+   */
   #count(route: string, pool: string): void {
-    let byPool = this.#counters.get(route);
-    if (byPool === undefined) this.#counters.set(route, (byPool = new Map()));
-    let counter = byPool.get(pool);
-    if (counter === undefined) byPool.set(pool, (counter = this.#metrics.routedRequests.labels({ route, pool })));
-    counter.inc();
+    let byPool = this.#counts.get(route);
+    if (byPool === undefined) this.#counts.set(route, (byPool = new Map()));
+    const tally = byPool.get(pool);
+    if (tally === undefined) byPool.set(pool, { counted: 1, published: 0 });
+    else tally.counted++;
+  }
+
+  publish(): void {
+    for (const [route, byPool] of this.#counts) {
+      for (const [pool, tally] of byPool) {
+        if (tally.counted === tally.published) continue;
+        this.#metrics.routedRequests.inc({ route, pool }, tally.counted - tally.published);
+        tally.published = tally.counted;
+      }
+    }
   }
 }

@@ -37,14 +37,16 @@ interface CompiledRoute {
   readonly matches: (r: RouteRequest, cookies: () => ReadonlyMap<string, string>) => boolean;
   /** Pools and their cumulative weights; one entry for a plain pool target. */
   readonly pools: readonly string[];
+  /** The answer for each leg, built once: choosing allocates nothing. */
+  readonly choices: readonly RouteChoice[];
   readonly cumulative: readonly number[];
   readonly total: number;
 }
 
 /** The Host header without its port, lower-case. */
 export function hostOf(hostHeader: string): string {
-  const h = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0] ?? '';
-  return h.toLowerCase();
+  const end = hostHeader.startsWith('[') ? hostHeader.indexOf(']') + 1 : hostHeader.indexOf(':');
+  return (end <= 0 ? hostHeader : hostHeader.slice(0, end)).toLowerCase();
 }
 
 /** The path of a request target: before "?", and the path of an absolute-form URL. */
@@ -91,7 +93,8 @@ function compile(spec: RouteSpec, index: number, flags: ReadonlyMap<string, Flag
   }
   if (spec.pathPrefix !== undefined) {
     const prefix = spec.pathPrefix;
-    checks.push((r) => pathOf(r.url).startsWith(prefix));
+    // an origin-form URL (nearly all) starts with its path, and a prefix holds no "?" (the schema)
+    checks.push((r) => (r.url.startsWith('/') ? r.url.startsWith(prefix) : pathOf(r.url).startsWith(prefix)));
   }
   if (spec.methods !== undefined) {
     const methods = new Set(spec.methods);
@@ -113,22 +116,29 @@ function compile(spec: RouteSpec, index: number, flags: ReadonlyMap<string, Flag
   for (const leg of legs) cumulative.push((total += leg.weight));
   return {
     name: spec.name ?? `route-${index}`,
-    matches: (r, cookies) => checks.every((check) => check(r, cookies)),
+    matches(r, cookies) {
+      for (const check of checks) if (!check(r, cookies)) return false;
+      return true;
+    },
     pools: legs.map((l) => l.pool),
+    choices: legs.map((l) => ({ route: spec.name ?? `route-${index}`, pool: l.pool })),
     cumulative,
     total,
   };
 }
 
 /** Picks the leg whose cumulative weight first exceeds u x total (u uniform in [0, 1)). */
-function chooseLeg(route: CompiledRoute, u: number): string {
+function chooseLeg(route: CompiledRoute, u: number): RouteChoice {
   const x = u * route.total;
-  for (let i = 0; i < route.cumulative.length; i++) if (x < (route.cumulative[i] ?? 0)) return route.pools[i] ?? '';
-  return route.pools[route.pools.length - 1] ?? '';
+  let i = 0;
+  while (i < route.cumulative.length - 1 && x >= (route.cumulative[i] ?? 0)) i++;
+  return route.choices[i] as RouteChoice;
 }
 
 export interface Router {
   readonly routeNames: readonly string[];
+  /** The choice for requests no rule matches; what every request gets when there are no rules. */
+  readonly fallback: RouteChoice;
   /** `u` is a uniform random number in [0, 1), used only by splits. */
   choose(request: RouteRequest, u: number): RouteChoice;
 }
@@ -138,12 +148,13 @@ export function createRouter(specs: readonly RouteSpec[], defaultPool: string, f
   const fallback: RouteChoice = { route: 'default', pool: defaultPool };
   return {
     routeNames: routes.map((r) => r.name),
+    fallback,
     choose(request, u) {
       if (routes.length === 0) return fallback;
       let cookies: Map<string, string> | undefined;
       const readCookies = (): ReadonlyMap<string, string> => (cookies ??= parseCookies(request.headers.cookie));
       for (const route of routes) {
-        if (route.matches(request, readCookies)) return { route: route.name, pool: route.pools.length === 1 ? (route.pools[0] ?? '') : chooseLeg(route, u) };
+        if (route.matches(request, readCookies)) return route.choices.length === 1 ? (route.choices[0] as RouteChoice) : chooseLeg(route, u);
       }
       return fallback;
     },
