@@ -94,10 +94,9 @@ function tapPrimary(res: ServerResponse, cap: number): Promise<Capture | undefin
   }) as ServerResponse['end'];
   return new Promise((resolve) => {
     res.once('finish', () => {
-      if (capture.status === 0) {
-        capture.status = res.statusCode;
-        capture.setHeaders(res.getHeaders() as Record<string, unknown>);
-      }
+      if (capture.status === 0) capture.status = res.statusCode;
+      // headers set with setHeader() before a bare writeHead(status)
+      if (Object.keys(capture.headers).length === 0) capture.setHeaders(res.getHeaders() as Record<string, unknown>);
       resolve(capture);
     });
     res.once('close', () => resolve(res.writableFinished ? capture : undefined));

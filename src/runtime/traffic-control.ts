@@ -1,6 +1,7 @@
 // route -> split on the data path: the router's choice, then blue-green (both sides' traffic goes
-// to the active side), then the live rollouts' diversions (a share of a stable pool's requests goes
-// to its canary). A switch or a rollout transition swaps one map: the change is atomic.
+// to the active side), then an experiment's sticky variant, then the live rollouts' diversions (a
+// share of a stable pool's requests goes to its canary). A switch, a reload or a rollout transition
+// swaps one map: the change is atomic for new requests.
 import type { IncomingMessage } from 'node:http';
 import type { Rng } from '../core/rng.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
