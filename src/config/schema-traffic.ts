@@ -73,7 +73,7 @@ export const rolloutSchema = z
     name: z.string().regex(POOL_NAME, { error: 'must be lower-case letters, digits, "_", "." or "-"' }).describe('Name of the rollout, used in the admin API, logs and metrics.'),
     stable: poolName().describe('Pool serving the current version. Every request routed to it is split between it and `canary`.'),
     canary: poolName().describe('Pool serving the new version.'),
-    steps: z.array(percent()).min(1).default([10, 25, 50, 100]).describe('Canary shares in percent, in order; each is held for `step_duration`. The last should be 100.'),
+    steps: z.array(percent()).min(1).default([10, 25, 50, 100]).describe('Canary shares in percent, increasing; each is held for `step_duration`. When the last has passed, the canary is promoted and takes 100 % of the stable pool\'s traffic.'),
     stepDuration: duration().prefault('5m').describe('How long each step is held (and must pass every analysis) before the next one.'),
     analysisInterval: duration().prefault('30s').describe('How often the canary is compared with stable.'),
     maxErrorRate: percent().default(1).describe('An interval fails when the canary\'s error rate (5xx and transport errors), in percent, is above this.'),
