@@ -70,41 +70,45 @@ test('copies are marked, carry the body, and are compared without volatile field
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_traffic_shadow_diffs_total', { shadow: 'next', kind: 'status' }), 1);
 });
 
-test('a slow and failing shadow pool leaves the primary without errors and with its own latency', async (t) => {
+test('a slow and failing shadow pool leaves the primary without errors and never waits for a copy', async (t) => {
   const primary = await jsonBackend(t, 'primary', () => ({ status: 200, body: { ok: true } }));
-  // half the copies hang for 400 ms, the other half get their connection cut
+  // half the copies hang for 1.5 s, the other half get their connection cut
   let n = 0;
-  const broken = await startTestBackend('broken', (_req, res) => {
-    if (n++ % 2 === 0) setTimeout(() => res.destroyed || res.writeHead(503).end(), 400);
-    else res.socket?.destroy();
+  const slowCopies = new Set<string>();
+  const broken = await startTestBackend('broken', (req, res) => {
+    if (n++ % 2 === 0) {
+      slowCopies.add(String(req.headers['x-request-id']));
+      setTimeout(() => res.destroyed || res.writeHead(503).end(), 1500);
+    } else res.socket?.destroy();
   });
   t.after(() => broken.close());
-  const config = testConfig(`${PLAIN}${backendsToml([primary])}\n${poolToml('next', [broken])}\n[[shadows]]\nname = "next"\npool = "default"\nshadow_pool = "next"\npercent = 100\nmax_concurrency = 4\ntimeout = "2s"\n`);
+  const config = testConfig(`${PLAIN}${backendsToml([primary])}\n${poolToml('next', [broken])}\n[[shadows]]\nname = "next"\npool = "default"\nshadow_pool = "next"\npercent = 100\nmax_concurrency = 4\ntimeout = "3s"\n`);
   const sibyl = await startSibyl(config);
   t.after(() => sibyl.stop());
   const dispatcher = new Agent({ connections: 8 });
   t.after(() => dispatcher.close());
-  const latencies: number[] = [];
+  const latencyById = new Map<string, number>();
   const statuses = new Map<number, number>();
   const deadline = Date.now() + 8000;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      while (latencies.length < 800 && Date.now() < deadline) {
+      while (latencyById.size < 800 && Date.now() < deadline) {
         const started = performance.now();
         const res = await request(`${sibyl.proxyUrl}/x`, { dispatcher });
         await res.body.text();
-        latencies.push(performance.now() - started);
+        latencyById.set(String(res.headers['x-request-id']), performance.now() - started);
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
       }
     }),
   );
   assert.deepEqual([...statuses.keys()], [200], `every primary answer is 200: ${JSON.stringify([...statuses])}`);
-  latencies.sort((a, b) => a - b);
-  const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? Infinity;
-  // the copies take 400 ms or fail; a primary that waited for them would show it in its p99
-  assert.ok(p99 < 200, `primary p99 ${p99.toFixed(1)} ms over ${latencies.length} requests`);
+  // a primary that waited for its copy would take 1.5 s; on a loaded machine a primary alone stays far below
+  const copied = [...slowCopies].map((id) => latencyById.get(id)).filter((ms): ms is number => ms !== undefined);
+  assert.ok(copied.length > 0, 'some requests had a slow copy');
+  const slowest = Math.max(...copied);
+  assert.ok(slowest < 1000, `the slowest primary whose copy took 1.5 s answered in ${slowest.toFixed(1)} ms`);
   const view = await shadowView(sibyl.adminUrl);
   assert.ok(view.dropped > 0, `copies beyond max_concurrency are dropped: ${JSON.stringify(view)}`);
-  assert.ok(view.sent > 0 && view.sent + view.dropped === latencies.length, JSON.stringify(view));
+  assert.ok(view.sent > 0 && view.sent + view.dropped === latencyById.size, JSON.stringify(view));
   await eventually(async () => (await shadowView(sibyl.adminUrl)).error > 0, 5000);
 });
