@@ -103,3 +103,15 @@ test('a reload changes the routes; a route to an unknown pool is rejected and ch
   assert.match(rejected.lastReload.problems.join('\n'), /routes\[0\]\.pool: unknown pool "v9"/);
   assert.equal(await servedBy(sibyl.proxyUrl, '/new/x'), 'b', 'the previous routes stay in service');
 });
+
+test('health counts the backends of every pool', async (t) => {
+  const [a, b] = (await backends(t, ['a', 'b'])) as [TestBackend, TestBackend];
+  const sibyl = await startSibyl(testConfig(`[health]\nenabled = false\n${backendsToml([a])}\n${poolToml('v2', [b])}\n`));
+  t.after(() => sibyl.stop());
+  const health = await request(`${sibyl.adminUrl}/health`);
+  const body = (await health.body.json()) as { status: string; eligibleBackends: number; totalBackends: number };
+  assert.deepEqual([health.statusCode, body.status, body.eligibleBackends, body.totalBackends], [200, 'ok', 2, 2]);
+  const views = await request(`${sibyl.adminUrl}/api/backends`);
+  const list = ((await views.body.json()) as { backends: { name: string; pool: string }[] }).backends;
+  assert.deepEqual(list.map((v) => `${v.name}:${v.pool}`), ['a:default', 'b:v2']);
+});
