@@ -196,6 +196,6 @@ export const modelRolloutSchema = z
 
 export const trafficSchema = z
   .strictObject({
-    stateFile: z.string().min(1).optional().describe('File where rollout and blue-green state is kept so that it survives a restart; in memory only when unset.'),
+    stateFile: z.string().min(1).optional().describe('File where rollout, blue-green and experiment state is kept so that it survives a restart (one file per instance); in memory only when unset.'),
   })
   .describe('Progressive delivery settings shared by pools, routes and rollouts.');

@@ -26,9 +26,9 @@ export class ProgressiveDelivery {
 
   /** `generation` reads the generation in service (for smoke checks of its pools). */
   constructor(config: Config, deps: RuntimeDeps, generation: () => Generation) {
-    this.experiments = new ExperimentController(deps);
-    this.traffic = new TrafficControl(deps.metrics, deps.rng, this.experiments);
     const store = createStateStore(config.traffic.stateFile, deps);
+    this.experiments = new ExperimentController(deps, store);
+    this.traffic = new TrafficControl(deps.metrics, deps.rng, this.experiments);
     this.rollouts = new RolloutController(deps, this.traffic, store);
     this.blueGreen = new BlueGreenController(deps, this.traffic, store, generation);
     this.shadows = new ShadowController(deps);
@@ -46,12 +46,14 @@ export class ProgressiveDelivery {
   }
 
   stop(): Promise<void> {
+    this.experiments.save();
     return this.rollouts.stop();
   }
 
   /** Brings the metrics counted in plain integers on the data path up to date. */
   publish(): void {
     this.traffic.publish();
+    this.experiments.save();
   }
 
   /** The record phase of every attempt. */

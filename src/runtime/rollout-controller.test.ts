@@ -27,7 +27,7 @@ function rolloutConfig(extra: Record<string, unknown> = {}): RolloutConfig {
 function harness(store: StateStore, clock = new ManualClock()) {
   const metrics = createMetrics({ collectProcessMetrics: false });
   const deps = { clock, rng: createSeededRng(1), metrics, logger: pino({ level: 'silent' }) };
-  const traffic = new TrafficControl(metrics, deps.rng, new ExperimentController(deps));
+  const traffic = new TrafficControl(metrics, deps.rng, new ExperimentController(deps, createMemoryStore()));
   const controller = new RolloutController(deps, traffic, store);
   /** One analysis interval with `n` canary and stable requests, `failures` of the canary's failing. */
   const interval = (n: number, failures = 0): void => {

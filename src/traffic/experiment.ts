@@ -50,6 +50,20 @@ export class VariantTally {
     if (isSuccess) this.successes++;
     this.latency.add(latencyMs);
   }
+
+  toJSON() {
+    return { trials: this.trials, successes: this.successes, latency: this.latency.toJSON() };
+  }
+
+  /** Continues from toJSON()'s output; false (and nothing changed) when it is not one. */
+  restore(value: unknown): boolean {
+    const v = value as { trials?: unknown; successes?: unknown; latency?: unknown } | null;
+    if (typeof v?.trials !== 'number' || typeof v.successes !== 'number' || v.successes > v.trials || v.successes < 0) return false;
+    if (!this.latency.restore(v.latency)) return false;
+    this.trials = v.trials;
+    this.successes = v.successes;
+    return true;
+  }
 }
 
 export interface VariantReport {

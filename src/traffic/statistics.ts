@@ -223,4 +223,19 @@ export class RunningStats {
   summary(): SampleSummary {
     return { n: this.n, mean: this.mean, variance: this.variance };
   }
+
+  /** What a state file keeps: enough to go on adding samples after a restart. */
+  toJSON(): { n: number; mean: number; m2: number } {
+    return { n: this.n, mean: this.mean, m2: this.#m2 };
+  }
+
+  /** Continues from toJSON()'s output; false (and nothing changed) when it is not one. */
+  restore(value: unknown): boolean {
+    const v = value as { n?: unknown; mean?: unknown; m2?: unknown } | null;
+    if (typeof v?.n !== 'number' || typeof v.mean !== 'number' || typeof v.m2 !== 'number' || !Number.isInteger(v.n) || v.n < 0 || v.m2 < 0) return false;
+    this.n = v.n;
+    this.mean = v.mean;
+    this.#m2 = v.m2;
+    return true;
+  }
 }

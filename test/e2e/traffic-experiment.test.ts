@@ -2,6 +2,9 @@
 // splits by the weights; per-variant tallies reach the admin API and `sibyl experiment report`;
 // `sibyl experiment sample-size` answers the seed's example.
 import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { request } from 'undici';
 import { backendsToml, startTestBackend, type TestBackend } from '../helpers/backends.ts';
@@ -72,4 +75,23 @@ test('sibyl experiment sample-size answers the seed\'s example: 3841 per variant
   const bad = await runSibyl(['experiment', 'sample-size', '--baseline', '1.5', '--mde', '0.02']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--baseline must be a number in \(0, 1\)/);
+});
+
+test('experiment tallies survive a restart through the state file', async (t) => {
+  const [a, b] = (await backends(t, ['a', 'b'])) as [TestBackend, TestBackend];
+  const stateFile = join(await mkdtemp(join(tmpdir(), 'sibyl-experiment-')), 'state.json');
+  const config = testConfig(
+    `[health]\nenabled = false\n[traffic]\nstate_file = "${stateFile}"\n${backendsToml([a])}\n${poolToml('v2', [b])}\n` +
+      `[[experiments]]\nname = "checkout"\npool = "default"\nkey = "header:x-user"\nvariants = [{ name = "control", pool = "default", weight = 1 }, { name = "new", pool = "v2", weight = 1 }]\n`,
+  );
+  const first = await startSibyl(config);
+  t.after(() => first.stop());
+  for (let user = 0; user < 40; user++) await servedBy(first.proxyUrl, { 'x-user': `u${user}` });
+  const before = (await adminJson<Report>(first.adminUrl, '/api/experiments/checkout')).body.variants.map((v) => v.requests);
+  assert.equal(before[0]! + before[1]!, 40);
+  assert.equal(await first.stop(), 0);
+
+  const second = await startSibyl(config);
+  t.after(() => second.stop());
+  assert.deepEqual((await adminJson<Report>(second.adminUrl, '/api/experiments/checkout')).body.variants.map((v) => v.requests), before);
 });
