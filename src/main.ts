@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { backendCommand } from './cli/backend.ts';
 import { demoCommand } from './cli/demo.ts';
 import { evaluateCommand } from './cli/evaluate.ts';
+import { experimentReportCommand, experimentSampleSizeCommand } from './cli/experiment.ts';
 import { generateTelemetryCommand } from './cli/generate-telemetry.ts';
 import { predictCommand } from './cli/predict.ts';
 import { trainCommand } from './cli/train.ts';
@@ -105,5 +106,25 @@ program
   .option('--out <file>', 'write a Markdown report (e.g. docs/retry-storms-sim.md)')
   .option('--svg <file>', 'write an SVG plot of goodput over time (e.g. docs/retry-storms-sim.svg)')
   .action(simulateCommand);
+
+const experiment = program.command('experiment').description('A/B experiments: reports and sample sizes');
+experiment
+  .command('report')
+  .description('per-variant success rate and latency, effect sizes, chi-square and Welch p-values, and whether the sample is enough')
+  .option('--admin <url>', 'admin listener of a running Sibyl', 'http://127.0.0.1:9090')
+  .option('--token <token>', 'bearer token of the admin API (default: SIBYL_ADMIN_TOKEN)', process.env.SIBYL_ADMIN_TOKEN)
+  .option('--file <file>', 'read a saved report (the JSON of GET /api/experiments) instead of asking the admin API')
+  .option('--name <name>', 'only this experiment')
+  .option('--json', 'print the report as JSON')
+  .action(experimentReportCommand);
+experiment
+  .command('sample-size')
+  .description('requests per variant a two-proportion test needs to detect a change of the success (or conversion) rate')
+  .requiredOption('--baseline <p>', 'current rate, e.g. 0.10')
+  .requiredOption('--mde <d>', 'smallest absolute change worth detecting, e.g. 0.02 (10 % -> 12 %)')
+  .option('--alpha <a>', 'significance level (two-sided)', '0.05')
+  .option('--power <p>', 'power', '0.8')
+  .option('--variants <n>', 'number of variants, control included', '2')
+  .action(experimentSampleSizeCommand);
 
 await program.parseAsync(process.argv);

@@ -10,6 +10,7 @@ import { dashboardSnapshot } from './dashboard-snapshot.ts';
 import { detailedHealth, healthSummary, type ListenerStatus } from './health-report.ts';
 import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
 import { parsePredictBody, recommendedAction, toFeatureInput } from './predict-api.ts';
+import { trafficRoutes } from './traffic-api.ts';
 
 export interface AdminDeps {
   readonly runtime: Runtime;
@@ -97,6 +98,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
   }
   if (method === 'POST' && path === '/api/reload') return sendJson(res, 200, await deps.reload());
   if (path === '/predict_retry' || path === '/api/model') return modelRoutes(req, res, path, method, deps);
+  if (await trafficRoutes(req, res, path, method, runtime)) return;
   const action = BACKEND_ACTION.exec(path);
   if (action !== null && (method === 'POST' || method === 'PUT')) {
     let name: string;

@@ -11,11 +11,18 @@ const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 loopDelay.enable();
 
 export function healthSummary(runtime: Runtime, listener: ListenerStatus) {
-  const { eligible, isPanic } = runtime.current.eligibleSet;
+  // over every pool ([[pools]]); without pools this is the default pool, as before pools existed
+  let eligible = 0;
+  let isPanic = false;
+  for (const pool of runtime.current.pools.values()) {
+    const set = pool.eligibleSet;
+    eligible += set.eligible.length;
+    isPanic ||= set.isPanic;
+  }
   const total = runtime.current.backends.length;
-  const status = eligible.length === 0 ? 'unhealthy' : isPanic || eligible.length < total ? 'degraded' : 'ok';
-  const isReady = !listener.isDraining && eligible.length > 0;
-  return { status, isReady, eligibleBackends: eligible.length, totalBackends: total, isPanic };
+  const status = eligible === 0 ? 'unhealthy' : isPanic || eligible < total ? 'degraded' : 'ok';
+  const isReady = !listener.isDraining && eligible > 0;
+  return { status, isReady, eligibleBackends: eligible, totalBackends: total, isPanic };
 }
 
 export function detailedHealth(runtime: Runtime, listener: ListenerStatus) {

@@ -15,7 +15,8 @@ import { createPipeline } from '../proxy/pipeline.ts';
 import { ProxyServer } from '../proxy/server.ts';
 import { TcpProxyServer } from '../proxy/tcp/tcp-proxy-server.ts';
 import { createUpgradeHandler } from '../proxy/websocket.ts';
-import { loadInitialModel } from '../runtime/model-loader.ts';
+import { loadCandidateModel, loadInitialModel } from '../runtime/model-loader.ts';
+import { ModelCandidate } from '../runtime/model-candidate.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
 
@@ -60,7 +61,9 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   if (config.telemetry.enabled) {
     const loaded = await loadInitialModel(config);
     logger.info({ source: loaded.source, path: loaded.path, version: loaded.model.version }, 'retry model loaded');
-    retry = new RetryIntelligence(config, loaded.model, deps);
+    const candidate = await loadCandidateModel(config);
+    if (candidate !== undefined) logger.info({ path: config.modelRollout.candidatePath, version: candidate.version, mode: config.modelRollout.mode }, 'candidate retry model loaded');
+    retry = new RetryIntelligence(config, loaded.model, deps, candidate === undefined ? undefined : new ModelCandidate(candidate, config.modelRollout.candidatePath ?? '', config, deps));
   }
   const runtime = new Runtime(config, deps, retry);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });

@@ -3,5 +3,8 @@ import { loadConfigOrExit } from './load-or-exit.ts';
 
 export async function validateCommand(options: { config?: string }): Promise<void> {
   const config = await loadConfigOrExit(options.config, process.env);
-  process.stdout.write(`${options.config ?? 'environment'}: valid (${config.discovery.kind === 'static' ? `${config.backends.length} backend(s)` : `backends from ${config.discovery.kind} discovery`}, strategy ${config.strategy.algorithm})\n`);
+  const pools = config.pools.length === 0 ? '' : `, ${config.pools.length} pool(s) with ${config.pools.reduce((n, p) => n + p.backends.length, 0)} more`;
+  const source = config.discovery.kind === 'static' ? `${config.backends.length} backend(s)` : `backends from ${config.discovery.kind} discovery`;
+  process.stdout.write(`${options.config ?? 'environment'}: valid (${source}${pools}, strategy ${config.strategy.algorithm})
+`);
 }

@@ -20,6 +20,7 @@ interface JsonSchema {
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function tomlLiteral(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(tomlLiteral).join(', ')}]`;
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
@@ -72,12 +73,12 @@ const PREAMBLE = [
   '',
   'Sibyl reads one TOML file (`sibyl serve --config FILE`); `sibyl validate --config FILE` prints every problem at once, each with its key path.',
   '',
-  '- Every section is optional and every key has a default, except that at least one backend is needed (from `[[backends]]`, `SIBYL_BACKEND_ADDRESSES`, or `[discovery]`).',
+  '- Every section is optional and every key has a default, except that at least one backend is needed (from `[[backends]]`, `SIBYL_BACKEND_ADDRESSES` or `[discovery]`, or a `[[pools]]` pool named `default`).',
   '- Unknown keys are errors, with a "did you mean" suggestion. Keys are snake_case; in the TypeScript `Config` they are camelCase (`listen_address` -> `listenAddress`, `consecutive_5xx` -> `consecutive5xx`).',
   '- Durations are strings: `"500ms"`, `"10s"`, `"2m"`, `"1h"`; after loading they are numbers of milliseconds. The `*_millis` keys are integers of milliseconds. No duration may exceed 2147483647 ms (the Node timer limit).',
   '- Addresses are `"host:port"` or `"[ipv6]:port"`. Listen addresses may use port 0 (any free port).',
   '',
-  'Examples: `examples/minimal.toml`, `examples/production.toml`, `examples/ip-hash.toml`, `examples/adaptive.toml`, `examples/dns-discovery.toml`, `examples/file-discovery.toml`, `examples/tcp.toml`.',
+  'Examples: `examples/minimal.toml`, `examples/production.toml`, `examples/ip-hash.toml`, `examples/adaptive.toml`, `examples/dns-discovery.toml`, `examples/file-discovery.toml`, `examples/tcp.toml`; progressive delivery (pools, routes, rollouts, blue-green, shadows, experiments, flags): `examples/canary.toml`, `examples/blue-green.toml`, `examples/shadow.toml`, `examples/experiment.toml` and [progressive-delivery.md](progressive-delivery.md).',
   '',
 ];
 

@@ -10,6 +10,8 @@ import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
 import { discoverySchema } from './schema-discovery.ts';
 import { checkTcpMode, tcpSchema } from './schema-tcp.ts';
+import { blueGreenSchema, createPoolSchema, experimentSchema, flagSchema, modelRolloutSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
+import { checkTraffic } from './checks-traffic.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -79,6 +81,7 @@ export const backendSchema = z
   })
   .describe('A backend server. At least one is required, from the file or `SIBYL_BACKEND_ADDRESSES`, unless [discovery] finds them (then none may be listed).');
 
+// may be empty when a pool named "default" takes its place (checkTraffic)
 export const backendsSchema = z
   .array(backendSchema)
   .superRefine(checkBackendsUnique, { when: () => true })
@@ -157,6 +160,12 @@ export const logSchema = z
   })
   .describe('Logging.');
 
+const poolSchema = createPoolSchema({
+  backends: backendsSchema.refine((list) => list.length > 0, { error: 'a pool needs at least one backend' }),
+  strategy: strategySchema,
+  health: healthSchema,
+});
+
 export const configSchema = z
   .strictObject({
     runtime: runtimeSchema.prefault({}),
@@ -175,9 +184,19 @@ export const configSchema = z
     coalescing: coalescingSchema.prefault({}),
     discovery: discoverySchema.prefault({}),
     tcp: tcpSchema.prefault({}),
+    traffic: trafficSchema.prefault({}),
+    pools: z.array(poolSchema).default([]).describe(poolSchema.description ?? ''),
+    routes: z.array(routeSchema).default([]).describe(routeSchema.description ?? ''),
+    rollouts: z.array(rolloutSchema).default([]).describe(rolloutSchema.description ?? ''),
+    blueGreen: z.array(blueGreenSchema).default([]).describe(blueGreenSchema.description ?? ''),
+    experiments: z.array(experimentSchema).default([]).describe(experimentSchema.description ?? ''),
+    shadows: z.array(shadowSchema).default([]).describe(shadowSchema.description ?? ''),
+    flags: z.array(flagSchema).default([]).describe(flagSchema.description ?? ''),
+    modelRollout: modelRolloutSchema.prefault({}),
   })
   .superRefine(checkBackendsSource, whenValid('discovery', 'backends'))
   .superRefine(checkTcpMode, whenValid('proxy.kind', 'strategy.algorithm', 'strategy.hashKey'))
+  .superRefine(checkTraffic, whenValid('backends', 'discovery', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments', 'shadows', 'flags'))
   .superRefine(
     (c, ctx) => {
       if (c.admin.enabled && listenersCollide(c.admin.listenAddress, c.proxy.listenAddress)) {
@@ -187,11 +206,13 @@ export const configSchema = z
     whenValid('admin.enabled', 'admin.listenAddress', 'proxy.listenAddress'),
   );
 
-/** [[backends]] is the list for static discovery, and must stay empty when another source is used. */
+/**
+ * [[backends]] is the list for static discovery, and must stay empty when another source is used.
+ * (That some default pool exists, from [[backends]], discovery or a pool named "default", is
+ * checkTraffic's rule.)
+ */
 function checkBackendsSource(c: { discovery: { kind: string }; backends: readonly unknown[] }, ctx: z.core.$RefinementCtx): void {
-  if (c.discovery.kind === 'static' && c.backends.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['backends'], message: 'at least one backend is required: add a [[backends]] table, set SIBYL_BACKEND_ADDRESSES, or use [discovery]' });
-  } else if (c.discovery.kind !== 'static' && c.backends.length > 0) {
+  if (c.discovery.kind !== 'static' && c.backends.length > 0) {
     ctx.addIssue({ code: 'custom', path: ['backends'], message: `must be empty with discovery.kind = "${c.discovery.kind}": the backends come from ${c.discovery.kind === 'dns' ? 'DNS' : 'the discovery file'}` });
   }
 }
@@ -212,3 +233,10 @@ export type TelemetryConfig = Config['telemetry'];
 export type ModelConfig = Config['model'];
 export type DiscoveryConfig = Config['discovery'];
 export type TcpConfig = Config['tcp'];
+export type PoolConfig = Config['pools'][number];
+export type RouteConfig = Config['routes'][number];
+export type RolloutConfig = Config['rollouts'][number];
+export type BlueGreenConfig = Config['blueGreen'][number];
+export type ExperimentConfig = Config['experiments'][number];
+export type ShadowConfig = Config['shadows'][number];
+export type FlagConfig = Config['flags'][number];

@@ -2,6 +2,7 @@
 // Names follow sibyl_<subsystem>_<name>_<unit>; counters end in _total.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createDiscoveryMetrics, createTcpMetrics } from './discovery-tcp-metrics.ts';
+import { createTrafficMetrics } from './traffic-metrics.ts';
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -29,8 +30,8 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     healthTransitions: new Counter({ name: 'sibyl_health_transitions_total', help: 'Backend health state changes, by backend and new state.', labelNames: ['backend', 'state'], registers: r }),
     healthEventsDropped: new Counter({ name: 'sibyl_health_events_dropped_total', help: 'Health events evicted from the recent-events ring ([runtime] health_cap).', registers: r }),
     ejections: new Counter({ name: 'sibyl_outlier_ejections_total', help: 'Outlier ejections, by backend.', labelNames: ['backend'], registers: r }),
-    panicMode: new Gauge({ name: 'sibyl_pool_panic_mode', help: '1 while too few backends are healthy and the pool routes to all of them (panic mode).', registers: r }),
-    eligibleBackends: new Gauge({ name: 'sibyl_pool_eligible_backends', help: 'Backends currently eligible for new requests.', registers: r }),
+    panicMode: new Gauge({ name: 'sibyl_pool_panic_mode', help: '1 while too few backends of the default pool are healthy and it routes to all of them (panic mode; every pool: sibyl_traffic_pool_panic_mode).', registers: r }),
+    eligibleBackends: new Gauge({ name: 'sibyl_pool_eligible_backends', help: 'Backends of the default pool currently eligible for new requests (every pool: sibyl_traffic_pool_eligible_backends).', registers: r }),
     configReloads: new Counter({ name: 'sibyl_config_reloads_total', help: 'Config reloads applied successfully.', registers: r }),
     configReloadFailures: new Counter({ name: 'sibyl_config_reload_failures_total', help: 'Config reloads rejected because the new config was invalid.', registers: r }),
     configGeneration: new Gauge({ name: 'sibyl_config_generation', help: 'Number of the config generation in service.', registers: r }),
@@ -56,7 +57,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     labels: new Counter({ name: 'sibyl_telemetry_labels_total', help: 'Retry labels produced, by value (retried = 1 or 0).', labelNames: ['retried'], registers: r }),
     labellerEvictions: new Counter({ name: 'sibyl_telemetry_label_evictions_total', help: 'Attempts never labelled because their (client key, fingerprint) entry was evicted ([telemetry] max_tracked).', registers: r }),
     trackedKeys: new Gauge({ name: 'sibyl_telemetry_tracked_keys', help: '(client key, fingerprint) pairs remembered for labelling.', registers: r }),
-    telemetryDropped: new Counter({ name: 'sibyl_telemetry_dropped_total', help: 'Labelled events dropped because a queue was full, by queue (learner, sink).', labelNames: ['queue'], registers: r }),
+    telemetryDropped: new Counter({ name: 'sibyl_telemetry_dropped_total', help: 'Labelled events dropped because a queue was full, by queue (learner, sink, candidate).', labelNames: ['queue'], registers: r }),
     sinkErrors: new Counter({ name: 'sibyl_telemetry_sink_errors_total', help: 'Failed writes of the NDJSON telemetry file.', registers: r }),
     modelUpdates: new Counter({ name: 'sibyl_model_updates_total', help: 'Labelled events the online model learned from.', registers: r }),
     learnerBacklog: new Gauge({ name: 'sibyl_model_learner_backlog_events', help: 'Labelled events waiting for the learner; a growing backlog means the learner falls behind.', registers: r }),
@@ -64,6 +65,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     predictions: new Histogram({ name: 'sibyl_model_predicted_retry_probability', help: 'Distribution of the retry probability predicted for each response.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], registers: r }),
     ...createDiscoveryMetrics(r),
     ...createTcpMetrics(r),
+    ...createTrafficMetrics(r),
     snapshotFailures: new Counter({ name: 'sibyl_model_snapshot_failures_total', help: 'Model snapshots that could not be saved.', registers: r }),
   };
   if (options.collectProcessMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sibyl_process_' });

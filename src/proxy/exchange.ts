@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import { decideRetry } from '../retry/retry-policy.ts';
 import type { Backend } from '../runtime/backend.ts';
 import type { Generation } from '../runtime/generation.ts';
+import type { Pool } from '../runtime/pool.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { forward, releaseHeld, type ResponseFacts } from './forward.ts';
 import { sendError } from './respond.ts';
@@ -33,6 +34,8 @@ export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly generation: Generation;
+  /** The pool route and split chose: retries stay in it. */
+  readonly pool: Pool;
   readonly requestId: string;
   readonly via: string | undefined;
   readonly startMs: number;
@@ -126,7 +129,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
               status: outcome.status,
               errorKind: outcome.errorKind,
               retriesSoFar: retries,
-              hasOtherBackend: x.generation.hasOtherThan(tried),
+              hasOtherBackend: x.pool.hasOtherThan(tried),
             },
             retry.policy,
             deps.runtime.retryBudget,
@@ -137,7 +140,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
           if (!decision.shouldRetry) return finish(backend, outcome, error, cause, facts, pickState);
           retries++;
           setTimeout(() => {
-            const next = isClientGone(x.res) ? undefined : x.generation.pickWithCapacity({ hashKey: x.hashKey }, tried);
+            const next = isClientGone(x.res) ? undefined : x.pool.pickWithCapacity({ hashKey: x.hashKey }, tried);
             if (next === undefined || tried.includes(next)) return finish(backend, outcome, error, cause, facts, pickState);
             attempt(next);
           }, decision.delayMs);

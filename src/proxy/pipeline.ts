@@ -1,4 +1,4 @@
-// The data path, in phase order: accept -> admit -> pick (or queue, or shed) -> forward -> classify
+// The data path, in phase order: accept -> admit -> route/split (the pool) -> pick (or queue, or shed) -> forward -> classify
 // -> [retry -> pick] -> respond -> record. This file only orders the phases; each phase lives in
 // its own module (admission, exchange + forward, respond, the runtime's pick and queue).
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +11,8 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
 import type { AttemptStart } from '../runtime/retry-intelligence.ts';
 import type { Generation } from '../runtime/generation.ts';
+import type { Pool } from '../runtime/pool.ts';
+import type { VariantAssignment } from '../runtime/experiment-controller.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
@@ -49,9 +51,9 @@ export function clientIpOf(req: IncomingMessage): string {
  * pick, retry-aware and capacity-aware: a client retry avoids the backend that failed its previous
  * attempt; with load shedding on, the backend's slot is taken (undefined: all full).
  */
-function pickFor(generation: Generation, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
-  const avoid = avoidBackendId === undefined ? undefined : generation.findBackend(avoidBackendId);
-  return generation.pickWithCapacity({ hashKey }, avoid === undefined ? NOTHING_TO_AVOID : [avoid]);
+function pickFor(pool: Pool, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
+  const avoid = avoidBackendId === undefined ? undefined : pool.findBackend(avoidBackendId);
+  return pool.pickWithCapacity({ hashKey }, avoid === undefined ? NOTHING_TO_AVOID : [avoid]);
 }
 
 const NOTHING_TO_AVOID: readonly Backend[] = [];
@@ -69,11 +71,15 @@ interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly generation: Generation;
+  readonly pool: Pool;
+  readonly variant: VariantAssignment | undefined;
   readonly requestId: string;
   readonly startMs: number;
   readonly attempt: AttemptStart | undefined;
   readonly clientIp: string;
   readonly hashKey: string;
+  /** The backend a client retry should avoid (retry-aware routing). */
+  readonly avoidBackendId: string | undefined;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -148,9 +154,13 @@ export function createPipeline(deps: PipelineDeps) {
     if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.clientRetries++;
     if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
 
+    // route -> split: the pool this request is served by (its retries stay there)
+    const { pool, variant } = runtime.delivery.traffic.choose(generation, req, clientIp);
     // a request without the configured hash header falls back to its client IP
-    const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();
-    const ctx: RequestContext = { req, res, generation, requestId, startMs, attempt, clientIp, hashKey };
+    const hashKey = !pool.needsHashKey ? '' : ((pool.hashHeader !== undefined ? req.headers[pool.hashHeader] : undefined) ?? clientIp).toString();
+    // retry-aware routing, unless a [[flags]] flag switches it off for this request
+    const avoidBackendId = attempt?.ticket.avoidBackendId !== undefined && runtime.delivery.traffic.isFeatureOn(generation, 'retry_aware_routing', req, clientIp) ? attempt.ticket.avoidBackendId : undefined;
+    const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey, avoidBackendId };
     const coalescing = s.coalescing;
     if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, s)) {
       const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
@@ -180,11 +190,11 @@ export function createPipeline(deps: PipelineDeps) {
 
   /** pick (or queue, or shed), then start. */
   function route(ctx: RequestContext): void {
-    const { req, res, generation, requestId, startMs, attempt, hashKey } = ctx;
+    const { req, res, generation, pool, requestId, startMs, attempt, hashKey } = ctx;
     const s = generation.settings;
-    const backend = pickFor(generation, hashKey, attempt?.ticket.avoidBackendId);
+    const backend = pickFor(pool, hashKey, ctx.avoidBackendId);
     if (backend !== undefined) return start(ctx, backend);
-    if (generation.eligibleSet.eligible.length === 0 || s.shedding === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
+    if (pool.eligibleSet.eligible.length === 0 || s.shedding === undefined) return reject(req, res, s, requestId, Errors.noBackend, startMs, attempt);
     queue(ctx);
   };
 
@@ -196,7 +206,7 @@ export function createPipeline(deps: PipelineDeps) {
     const cancel = runtime.admission.enqueue(
       {
         tryStart() {
-          const backend = pickFor(generation, ctx.hashKey, attempt?.ticket.avoidBackendId);
+          const backend = pickFor(ctx.pool, ctx.hashKey, ctx.avoidBackendId);
           if (backend === undefined) return false;
           isStarted = true;
           start(ctx, backend);
@@ -224,31 +234,43 @@ export function createPipeline(deps: PipelineDeps) {
 
   /** forward onwards, with a backend whose slot (when load shedding is on) is already taken. */
   function start(ctx: RequestContext, backend: Backend): void {
-    const { req, res, generation, requestId, startMs, attempt, clientIp, hashKey } = ctx;
+    const { req, res, generation, pool, requestId, startMs, attempt, clientIp, hashKey } = ctx;
     const s = generation.settings;
     const via = s.addViaHeader ? `1.1 sibyl` : undefined;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
     const hasIdempotencyKey = s.retry !== undefined && req.headers[s.retry.idempotencyKeyHeader] !== undefined;
     if (s.retry !== undefined) runtime.retryBudget.deposit(now());
     const exchange = {
-      req, res, generation, requestId, via, startMs, headers, hashKey, hasIdempotencyKey,
+      req, res, generation, pool, requestId, via, startMs, headers, hashKey, hasIdempotencyKey,
       wantsPickState: attempt !== undefined,
       onFinal(final: Backend, outcome: Outcome, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined) {
         record(req, s, requestId, final, outcome, cause, attempt, facts, pickState);
+        ctx.variant?.record(outcome);
       },
     };
-    if (!hasRequestBody(req)) return runExchange({ ...exchange, body: null, isReplayable: true }, backend, exchangeDeps);
+    // shadow traffic: a copy goes beside the request, never in its way (runtime/shadow-mirror.ts)
+    const shadow = runtime.delivery.shadows.select(pool.name);
+    if (!hasRequestBody(req)) {
+      shadow?.send(generation, req.method ?? 'GET', req.url ?? '/', headers, null, res);
+      return runExchange({ ...exchange, body: null, isReplayable: true }, backend, exchangeDeps);
+    }
     const contentLength = req.headers['content-length'];
     // any small body is kept: even a POST may be retried when its connection was refused
-    const isBufferable = s.retry !== undefined && contentLength !== undefined && Number(contentLength) <= s.retry.replayBufferBytes;
-    if (!isBufferable) {
+    const isReplayBuffered = s.retry !== undefined && contentLength !== undefined && Number(contentLength) <= s.retry.replayBufferBytes;
+    const isShadowBuffered = shadow !== undefined && contentLength !== undefined && Number(contentLength) <= shadow.config.maxBodyBytes;
+    if (!isReplayBuffered && !isShadowBuffered) {
+      shadow?.skip();
       const body = contentLength === undefined ? req.pipe(createBodyLimit(s.maxBodyBytes)) : req;
       return runExchange({ ...exchange, body, isReplayable: false }, backend, exchangeDeps);
     }
-    // a small body that a retry may need is read whole first (the capped replay buffer)
+    // a small body that a retry or a shadow copy needs is read whole first (a capped buffer)
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => runExchange({ ...exchange, body: Buffer.concat(chunks), isReplayable: true }, backend, exchangeDeps));
+    req.once('end', () => {
+      const body = Buffer.concat(chunks);
+      shadow?.send(generation, req.method ?? 'GET', req.url ?? '/', headers, body, res);
+      runExchange({ ...exchange, body, isReplayable: isReplayBuffered }, backend, exchangeDeps);
+    });
   }
 
   return handleRequest;

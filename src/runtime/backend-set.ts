@@ -20,7 +20,7 @@ export interface BackendSetChange {
   readonly removed: Backend[];
 }
 
-/** `list` is the config's [[backends]] or what discovery found. */
+/** `list` is every backend of every pool (names are unique across pools); the default pool's may come from discovery. */
 export function buildBackendSet(config: Config, list: readonly { name: string; address: string; weight: number }[], live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
   const poolOptions = upstreamPoolOptionsFrom(config);
   const backends: Backend[] = [];

@@ -32,6 +32,8 @@ export class Backend implements Candidate {
   readonly port: number;
   readonly address: string;
   readonly pool: Pool;
+  /** Name of the traffic pool ([[pools]]) the backend belongs to in the current generation. */
+  poolName = 'default';
   weight: number;
   effectiveWeight: number;
   inFlight = 0;
@@ -142,6 +144,7 @@ export class Backend implements Candidate {
       latencyEwmaMs: Math.round(this.latencyEwmaMs * 100) / 100,
       errorEwma: Math.round(this.errorEwma * 1000) / 1000,
       predictedRetry: Math.round(this.predictedRetryEwma * 1000) / 1000,
+      pool: this.poolName,
     };
   }
 }

@@ -33,3 +33,11 @@ export async function loadInitialModel(config: Config): Promise<LoadedModel> {
   }
   return { model: createRetryModel(options), source: 'untrained', path: undefined };
 }
+
+/** The candidate of [model_rollout] candidate_path; undefined when none is configured. Errors propagate. */
+export async function loadCandidateModel(config: Config): Promise<RetryModel | undefined> {
+  const path = config.modelRollout.candidatePath;
+  if (path === undefined) return undefined;
+  const m = config.model;
+  return createRetryModel({ hashBits: m.hashBits, alpha: m.alpha, beta: m.beta, l1: m.l1, l2: m.l2 }, await readSnapshotFile(path));
+}

@@ -16,6 +16,7 @@ import { RetryLabeller, type PendingEvent, type Ticket } from '../telemetry/retr
 import { routeOf } from '../telemetry/route.ts';
 import { userAgentFamily } from '../telemetry/user-agent.ts';
 import type { RuntimeDeps } from './deps.ts';
+import type { ModelCandidate } from './model-candidate.ts';
 
 const SWEEP_INTERVAL_MS = 1000;
 const CLIENT_PROFILE_HALF_LIFE_MS = 10 * 60_000;
@@ -46,7 +47,10 @@ export type AttemptEnd = Pick<
 
 export class RetryIntelligence {
   readonly #deps: RuntimeDeps;
-  readonly #model: RetryModel;
+  /** Replaced when a canary candidate is promoted. */
+  #model: RetryModel;
+  /** A candidate version shadowed or canaried beside it ([model_rollout]). */
+  readonly #candidate: ModelCandidate | undefined;
   readonly #labeller: RetryLabeller;
   readonly #profiles: ClientProfiles;
   readonly #learner: OnlineLearner;
@@ -60,10 +64,11 @@ export class RetryIntelligence {
   #trainedFromMs = Number.NaN;
   #trainedToMs = Number.NaN;
 
-  constructor(config: Config, model: RetryModel, deps: RuntimeDeps) {
+  constructor(config: Config, model: RetryModel, deps: RuntimeDeps, candidate?: ModelCandidate) {
     this.#deps = deps;
     this.#config = config;
     this.#model = model;
+    this.#candidate = candidate;
     const t = config.telemetry;
     const m = deps.metrics;
     this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
@@ -176,6 +181,7 @@ export class RetryIntelligence {
     };
     const prediction = this.#config.model.enabled ? this.#model.predict(event) : 0;
     (event as { prediction: number }).prediction = prediction;
+    if (this.#config.model.enabled) this.#candidate?.observe(event, prediction);
     this.#deps.metrics.telemetryEvents.inc();
     this.#deps.metrics.predictions.observe(prediction);
     this.#labeller.finish(start.clientKey, start.fingerprint, start.ticket, event, this.#deps.clock.now());
@@ -183,12 +189,22 @@ export class RetryIntelligence {
   }
 
   predict(input: FeatureInput): number {
-    return this.#model.predict(input);
+    const p = this.#model.predict(input);
+    return this.#candidate === undefined ? p : this.#candidate.choose(input, p);
+  }
+
+  /** POST /api/model/candidate/promote|abort; false without a running candidate. */
+  candidateCommand(cmd: 'promote' | 'abort'): boolean {
+    if (this.#candidate?.command(cmd) !== true) return false;
+    if (cmd === 'promote') this.#model = this.#candidate.model;
+    return true;
   }
 
   learnNow(): void {
     const n = this.#learner.drain();
     if (n > 0) this.#deps.metrics.modelUpdates.inc(n);
+    // a promoted candidate becomes the live model: it learns on, and [model] path snapshots it
+    if (this.#candidate?.learnNow() === 'promote') this.#model = this.#candidate.model;
   }
 
   publishGauges(): void {
@@ -213,6 +229,7 @@ export class RetryIntelligence {
       trackedKeys: this.#labeller.trackedKeys,
       retryWindowMs: this.#config.retry.window,
       quality: this.#quality.report(),
+      candidate: this.#candidate?.report(),
     };
   }
 
@@ -229,7 +246,10 @@ export class RetryIntelligence {
     this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
     this.#trainedToMs = event.startedAtMs;
-    if (this.#config.model.enabled) this.#learner.enqueue(event);
+    if (this.#config.model.enabled) {
+      this.#learner.enqueue(event);
+      this.#candidate?.enqueue(event);
+    }
     this.#sink?.write(event);
   }
 }

@@ -1,15 +1,16 @@
 // The runtime owns the generation in service and everything that outlives a generation:
 // backend state, health checking, outlier detection. It is the only place that changes them;
 // the admin API calls its commands, the proxy reads `current` once per request.
-import { createBalancer } from '../balancer/create-balancer.ts';
 import type { Outcome } from '../core/outcome.ts';
 import type { Config } from '../config/schema.ts';
 import type { RuntimeDeps } from './deps.ts';
 import type { Backend } from './backend.ts';
 import { buildBackendSet } from './backend-set.ts';
 import { Generation } from './generation.ts';
-import { HealthSupervisor } from './health-supervisor.ts';
 import { DiscoverySupervisor, type DiscoveryStatus } from './discovery-supervisor.ts';
+import { PoolHealth } from './pool-health.ts';
+import { ProgressiveDelivery } from './progressive-delivery.ts';
+import { buildPools, poolSpecsOf } from './build-pools.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
@@ -38,7 +39,7 @@ export type CommandResult = { ok: true; backend: ReturnType<Backend['toJSON']> }
 
 export class Runtime {
   readonly #deps: RuntimeDeps;
-  readonly #health: HealthSupervisor;
+  readonly #health: PoolHealth;
   readonly #discovery: DiscoverySupervisor;
   readonly #startedAtMs: number;
   #config: Config;
@@ -56,6 +57,8 @@ export class Runtime {
   readonly #storm = new MetastabilityDetector();
   #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0 };
   #cancelStorm: (() => void) | undefined;
+  /** Pools' traffic: routes, splits, rollouts, blue-green, experiments. */
+  readonly delivery: ProgressiveDelivery;
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
@@ -67,16 +70,18 @@ export class Runtime {
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
     this.#deps = deps;
     this.retry = retry;
+    this.delivery = new ProgressiveDelivery(config, deps, () => this.#generation);
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.loopLag = new EventLoopLag(deps.clock);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
     this.#config = config;
-    this.#health = new HealthSupervisor(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
+    this.#health = new PoolHealth(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
     this.#discovery = new DiscoverySupervisor(deps, () => this.#applyDiscovered());
     this.#discovery.configure(config.discovery);
     this.#generation = this.#build(config, 1);
+    this.delivery.configure(config);
     this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
     deps.metrics.configGeneration.set(1);
   }
@@ -121,6 +126,7 @@ export class Runtime {
     this.#health.start();
     this.retry?.start();
     this.loopLag.start();
+    this.delivery.start();
     const stormTick = (): void => {
       this.#observeStorm();
       this.#cancelStorm = this.#deps.clock.setTimer(STORM_TICK_MS, stormTick);
@@ -143,6 +149,7 @@ export class Runtime {
       m.backendErrorEwma.set(labels, b.errorEwma);
     }
     this.retry?.publishGauges();
+    this.delivery.publish();
     const t = this.tally;
     const requests = t.clientRequests - this.#lastTally.clientRequests;
     if (requests > 0) {
@@ -176,6 +183,7 @@ export class Runtime {
     this.#config = config;
     this.#generation = next;
     this.retry?.reconfigure(config);
+    this.delivery.configure(config);
     const signature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     if (signature !== this.#budgetSignature) {
       this.#budgetSignature = signature;
@@ -201,6 +209,7 @@ export class Runtime {
     const now = this.#deps.clock.now();
     backend.recordOutcome(outcome, now, this.#config.strategy.ewmaHalfLife);
     this.#health.recordOutcome(backend, outcome, now);
+    this.delivery.recordOutcome(backend.poolName, outcome);
   }
 
   /** The model's prediction for an answer `backend` gave a client: feeds adaptive and outlier ejection. */
@@ -311,6 +320,7 @@ export class Runtime {
     await this.#discovery.stop();
     await this.#health.stop();
     await this.retry?.stop();
+    await this.delivery.stop();
     await Promise.allSettled([...this.#live.values()].map((b) => b.pool.close()));
   }
 
@@ -332,7 +342,10 @@ export class Runtime {
   }
 
   #build(config: Config, id: number): Generation {
-    const change = buildBackendSet(config, this.#discovery.backendsFor(config), this.#live, () => this.#deps.clock.now());
+    // the default pool's backends are what discovery found (the config's [[backends]] when static)
+    const effective: Config = { ...config, backends: [...this.#discovery.backendsFor(config)] };
+    const all = poolSpecsOf(effective).flatMap((p) => p.backends);
+    const change = buildBackendSet(config, all, this.#live, () => this.#deps.clock.now());
     const ls = config.loadShedding;
     for (const b of change.backends) {
       // a backend keeps what its limiter learned across reloads; turning shedding off drops it
@@ -345,8 +358,7 @@ export class Runtime {
       void b.pool.close();
       this.#health.forget(b);
     }
-    const balancer = createBalancer(config.strategy.algorithm, { rng: this.#deps.rng }, { errorPenalty: config.strategy.errorPenalty });
-    this.#health.configure(config, change.backends);
-    return new Generation(id, proxySettingsFrom(config), change.backends, balancer, (backends) => this.#health.selectEligible(backends));
+    const built = buildPools(effective, new Map(change.backends.map((b) => [b.id, b])), this.#health, this.#deps.rng);
+    return new Generation(id, proxySettingsFrom(config), built.pools, built.defaultPool, built.router, built.features);
   }
 }

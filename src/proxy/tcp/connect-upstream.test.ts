@@ -5,6 +5,8 @@ import { createRoundRobin } from '../../balancer/round-robin.ts';
 import { validateDocument } from '../../config/load.ts';
 import { Backend } from '../../runtime/backend.ts';
 import { Generation } from '../../runtime/generation.ts';
+import { Pool } from '../../runtime/pool.ts';
+import { createRouter } from '../../traffic/router.ts';
 import { proxySettingsFrom } from '../../runtime/settings.ts';
 import { connectUpstream } from './connect-upstream.ts';
 
@@ -28,7 +30,8 @@ function generation(ports: number[], connectAttempts: number): { generation: Gen
   const result = validateDocument({ proxy: { kind: 'tcp' }, tcp: { connect_attempts: connectAttempts }, backends: [{ address: '127.0.0.1:1' }] }, {});
   assert.ok(result.ok);
   const backends = ports.map((port, i) => new Backend({ name: `b${i}`, host: '127.0.0.1', port, weight: 1 }, POOL, () => 0));
-  return { generation: new Generation(1, proxySettingsFrom(result.config), backends, createRoundRobin(), (b) => ({ eligible: [...b], isPanic: false })), backends };
+  const pool = new Pool({ name: 'default', backends, balancer: createRoundRobin(), computeEligible: (b) => ({ eligible: [...b], isPanic: false }), needsHashKey: false, hashHeader: undefined });
+  return { generation: new Generation(1, proxySettingsFrom(result.config), new Map([['default', pool]]), pool, createRouter([], 'default', new Map())), backends };
 }
 
 test('a refused connect is recorded and the next backend is tried; the winner counts one open connection', async (t) => {

@@ -53,7 +53,9 @@ export async function connectUpstream(generation: Generation, clientIp: string, 
   const tried: Backend[] = [];
   for (let attempt = 0; attempt < settings.connectAttempts; attempt++) {
     // a hashing strategy keeps affinity, like HAProxy's hash balance: re-pick only from the untried
-    const backend = tried.length === 0 ? generation.pick(request) : generation.pickAvoiding(request, tried);
+    // L4 has no routes: every connection goes to the default pool
+    const pool = generation.defaultPool;
+    const backend = tried.length === 0 ? pool.pick(request) : pool.pickAvoiding(request, tried);
     if (backend === undefined || tried.includes(backend)) break;
     tried.push(backend);
     const startMs = deps.now();
