@@ -8,6 +8,7 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
+import { http2Schema, tlsSchema, upstreamTlsSchema } from './schema-tls.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -170,6 +171,9 @@ export const configSchema = z
     model: modelSchema.prefault({}),
     loadShedding: loadSheddingSchema.prefault({}),
     coalescing: coalescingSchema.prefault({}),
+    tls: tlsSchema.prefault({}),
+    http2: http2Schema.prefault({}),
+    upstreamTls: upstreamTlsSchema.prefault({}),
   })
   .superRefine(
     (c, ctx) => {

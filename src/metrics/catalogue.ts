@@ -1,6 +1,7 @@
 // The catalogue of every metric family Sibyl exports. docs/metrics.md is generated from it.
 // Names follow sibyl_<subsystem>_<name>_<unit>; counters end in _total.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createProtocolMetrics } from './catalogue-protocols.ts';
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -59,6 +60,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     learnerBacklog: new Gauge({ name: 'sibyl_model_learner_backlog_events', help: 'Labelled events waiting for the learner; a growing backlog means the learner falls behind.', registers: r }),
     modelQuality: new Gauge({ name: 'sibyl_model_quality', help: 'Progressive-validation quality over the last [model] quality_window labels, by model (live, baseline_status5xx, baseline_per_status) and metric (auc, log_loss, brier, ece, positive_rate).', labelNames: ['model', 'metric'], registers: r }),
     predictions: new Histogram({ name: 'sibyl_model_predicted_retry_probability', help: 'Distribution of the retry probability predicted for each response.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], registers: r }),
+    ...createProtocolMetrics(r),
     snapshotFailures: new Counter({ name: 'sibyl_model_snapshot_failures_total', help: 'Model snapshots that could not be saved.', registers: r }),
   };
   if (options.collectProcessMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sibyl_process_' });

@@ -7,6 +7,7 @@ import { Errors, type ErrorSpec } from '../core/errors.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
+import type { ServerFactory } from './listener.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendRawError } from './respond.ts';
 
@@ -32,12 +33,13 @@ export class ProxyServer {
   #openConnections = 0;
   #isDraining = false;
 
-  constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler }) {
+  constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler; createServer?: ServerFactory }) {
     this.#metrics = deps.metrics;
     this.#runtime = deps.runtime;
     const s = deps.runtime.current.settings;
     const handler = deps.handler;
-    this.#server = createServer({
+    // HTTPS, HTTP/2 and h2c listeners come from the factory (listener.ts); same options, same handler
+    this.#server = (deps.createServer ?? createServer)({
       maxHeaderSize: s.maxHeaderBytes,
       requireHostHeader: false,
       joinDuplicateHeaders: false,
