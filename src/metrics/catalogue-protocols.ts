@@ -5,7 +5,7 @@ export function createProtocolMetrics(r: Registry[]) {
   return {
     protocolRequests: new Counter({ name: 'sibyl_proxy_protocol_requests_total', help: 'Client requests by protocol (http1, https1, h2, h2c): HTTP/2 and TLS requests go through the same pipeline and count in every other proxy metric too.', labelNames: ['protocol'] as const, registers: r }),
     tlsHandshakes: new Counter({ name: 'sibyl_tls_handshakes_total', help: 'Completed TLS handshakes on the proxy listener, by negotiated ALPN protocol (h2, http/1.1, none) and TLS version.', labelNames: ['alpn', 'version'] as const, registers: r }),
-    tlsHandshakeErrors: new Counter({ name: 'sibyl_tls_handshake_errors_total', help: 'Failed TLS handshakes on the proxy listener, by reason (protocol_version, no_shared_cipher, unknown_sni, timeout, other).', labelNames: ['reason'] as const, registers: r }),
+    tlsHandshakeErrors: new Counter({ name: 'sibyl_tls_handshake_errors_total', help: 'Failed TLS handshakes on the proxy listener, by reason (protocol_version, no_shared_cipher, timeout, other).', labelNames: ['reason'] as const, registers: r }),
     tlsReloads: new Counter({ name: 'sibyl_tls_certificate_reloads_total', help: 'Certificate reloads after their files changed, by result (ok, failed: the old certificate stays in use).', labelNames: ['result'] as const, registers: r }),
     tlsExpiry: new Gauge({ name: 'sibyl_tls_certificate_expiry_timestamp_seconds', help: 'Expiry (notAfter, Unix seconds) of each certificate in use, by certificate (default, or its first server name); alert on `- time()`.', labelNames: ['certificate'] as const, registers: r }),
     http2Sessions: new Gauge({ name: 'sibyl_http2_open_sessions', help: 'Open HTTP/2 client connections (sessions).', registers: r }),

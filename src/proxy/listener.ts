@@ -37,8 +37,13 @@ export interface ListenerDeps {
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
-/** What the compatibility API does not do for a proxy: Host from :authority, a body without Content-Length. */
-function normaliseHttp2Request(req: Http2ServerRequest): void {
+/**
+ * What the compatibility API does not do for a proxy: Host from :authority, a body without
+ * Content-Length, and a reason phrase (which HTTP/2 does not have) dropped instead of warned about.
+ */
+function normaliseHttp2Exchange(req: Http2ServerRequest, res: Http2ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, headers?: unknown) => Http2ServerResponse;
+  Object.assign(res, { writeHead: (status: number, reason?: unknown, headers?: unknown) => writeHead(status, typeof reason === 'string' ? headers : reason) });
   const headers = req.headers;
   if (headers.host === undefined && headers[':authority'] !== undefined) headers.host = headers[':authority'];
   // an h2 body is framed by DATA frames; mark it as HTTP/1.1 would so that the pipeline streams it
@@ -106,7 +111,7 @@ export class ProtocolListener {
         const requestIdHeader = this.#deps.requestIdHeader();
         return sendError(res as unknown as ServerResponse, Errors.headersTooLarge, requestIdFrom(undefined), requestIdHeader);
       }
-      normaliseHttp2Request(req);
+      normaliseHttp2Exchange(req, res);
       handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     };
   }

@@ -50,7 +50,7 @@ export function matchesServerName(pattern: string, serverName: string): boolean 
 
 function handshakeErrorReason(err: Error & { code?: string }): string {
   const text = `${err.code ?? ''} ${err.message}`;
-  if (/VERSION|PROTOCOL_VERSION/i.test(text)) return 'protocol_version';
+  if (/VERSION|UNSUPPORTED_PROTOCOL|unsupported protocol/i.test(text)) return 'protocol_version';
   if (/NO_SHARED_CIPHER|NO_CIPHERS|cipher/i.test(text)) return 'no_shared_cipher';
   if (/ECONNRESET|timed? ?out/i.test(text)) return 'timeout';
   return 'other';
