@@ -18,7 +18,7 @@ export function listenerOptionsFrom(config: Config): ListenerOptions {
           }
         : undefined,
     isHttp2Enabled: h.enabled,
-    isH2cEnabled: h.h2c,
+    isH2cEnabled: h.allowH2c,
     http2: {
       maxConcurrentStreams: h.maxConcurrentStreams,
       initialWindowSize: h.initialWindowSize,

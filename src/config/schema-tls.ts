@@ -47,7 +47,7 @@ export const tlsSchema = z
 export const http2Schema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('With [tls] enabled, offer HTTP/2 by ALPN (`h2`, then `http/1.1`) on the same port. Needs a restart to change.'),
-    h2c: z.boolean().default(false).describe('Accept cleartext HTTP/2 with prior knowledge (h2c, as gRPC clients speak it) on a listener without TLS; HTTP/1.1 keeps working on the same port. Needs a restart to change.'),
+    allowH2c: z.boolean().default(false).describe('Accept cleartext HTTP/2 with prior knowledge (h2c, as gRPC clients speak it) on a listener without TLS; HTTP/1.1 keeps working on the same port. Needs a restart to change.'),
     maxConcurrentStreams: count(1).max(10_000).default(100).describe('Streams one client connection may have open at once; more are refused (RST_STREAM REFUSED_STREAM) and counted as `too_many_streams`.'),
     initialWindowSize: z.int().min(65_535).max(2_147_483_647).default(1_048_576).describe('Flow-control window of each stream, in bytes: how much a client may send before Sibyl reads it.'),
     maxHeaderListBytes: count(1024).default(16_384).describe('Largest header list of one request (HPACK-decoded), in bytes; larger is refused and counted as `header_list_too_large`.'),

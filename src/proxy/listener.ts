@@ -3,7 +3,7 @@
 // (node:http2 with allowHTTP1, requests through its compatibility API), and opt-in cleartext h2c
 // beside HTTP/1.1 on one port (the connection preface picks the protocol).
 import { createServer as createHttpServer, Server as HttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
-import { createSecureServer, createServer as createH2cServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { createSecureServer, createServer as createH2cServer, type Http2Session, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -162,12 +162,18 @@ export class ProtocolListener {
    * the bytes read to sniff, so it gets them through a small JS stream.
    */
   #addH2c(server: Server, handler: Handler): void {
-    const h2 = createH2cServer(http2ServerOptions(this.#options.http2), this.#http2Handler(handler, 'h2c'));
+    const peers = new WeakMap<Http2Session, { remoteAddress: string | undefined; remotePort: number | undefined }>();
+    const h2Handler = this.#http2Handler(handler, 'h2c');
+    const h2 = createH2cServer(http2ServerOptions(this.#options.http2), (req, res) => {
+      // the wrapped stream has no peer address: the request sees the real socket's
+      const peer = req.stream.session === undefined ? undefined : peers.get(req.stream.session);
+      if (peer !== undefined) Object.defineProperty(req, 'socket', { value: { ...peer, encrypted: false } });
+      h2Handler(req, res);
+    });
     this.#guard.attach(h2);
-    let pendingAddress: { address: string | undefined; port: number | undefined } | undefined;
+    let pendingPeer: { remoteAddress: string | undefined; remotePort: number | undefined } | undefined;
     h2.on('session', (session: ServerHttp2Session) => {
-      // the wrapped stream has no peer address: give the session the real socket's
-      if (pendingAddress !== undefined) Object.defineProperties(session.socket, { remoteAddress: { value: pendingAddress.address }, remotePort: { value: pendingAddress.port } });
+      if (pendingPeer !== undefined) peers.set(session, pendingPeer);
     });
     const [http1Listener] = server.listeners('connection') as ((socket: Socket) => void)[];
     if (http1Listener === undefined) throw new Error('node:http server without its connection listener');
@@ -182,9 +188,9 @@ export class ProtocolListener {
         socket.off('data', onData);
         socket.pause();
         if (isPrefix) {
-          pendingAddress = { address: socket.remoteAddress, port: socket.remotePort };
+          pendingPeer = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
           h2.emit('connection', wrapSocket(socket, seen));
-          pendingAddress = undefined;
+          pendingPeer = undefined;
           return;
         }
         socket.unshift(seen);
