@@ -3,6 +3,7 @@
 import { parseHostPort } from '../core/address.ts';
 import type { Config } from '../config/schema.ts';
 import { Backend, backendKey, type UpstreamPoolOptions } from './backend.ts';
+import { upstreamTlsFrom } from './upstream-tls.ts';
 
 export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
   return {
@@ -11,6 +12,7 @@ export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
     headersTimeoutMs: config.proxy.responseHeaderTimeout,
     bodyTimeoutMs: config.proxy.upstreamBodyTimeout,
     keepAliveTimeoutMs: config.proxy.upstreamKeepAliveTimeout,
+    tls: upstreamTlsFrom(config),
   };
 }
 
@@ -29,7 +31,7 @@ export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backen
     // the schema validated the address; parseHostPort cannot fail here
     const hp = parseHostPort(b.address) ?? { host: '127.0.0.1', port: 0 };
     const spec = { name: b.name, host: hp.host, port: hp.port, weight: b.weight };
-    const key = backendKey(spec);
+    const key = backendKey(spec, poolOptions.tls !== undefined);
     keep.add(key);
     let backend = live.get(key);
     if (backend === undefined) {

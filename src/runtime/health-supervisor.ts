@@ -8,6 +8,7 @@ import { createHealthState } from '../health/health-state.ts';
 import { createHttpProbe } from '../health/http-probe.ts';
 import { createOutlierDetector } from '../health/outlier-detector.ts';
 import { slowStartFactor } from '../health/slow-start.ts';
+import { tlsConnectOptions, upstreamTlsFrom } from './upstream-tls.ts';
 import { createTcpProbe } from '../health/tcp-probe.ts';
 import type { Backend } from './backend.ts';
 import { EventRing } from './event-ring.ts';
@@ -143,13 +144,14 @@ export class HealthSupervisor {
 
   #configureChecker(config: Config): void {
     const h = config.health;
-    const signature = JSON.stringify(h);
+    const tls = upstreamTlsFrom(config);
+    const signature = JSON.stringify([h, tls]);
     if (signature !== this.#checkerSignature) {
       this.#checkerSignature = signature;
       void this.#checker?.stop();
       this.#checker = undefined;
       if (h.enabled) {
-        const probe = h.kind === 'tcp' ? createTcpProbe() : createHttpProbe({ path: h.path, expectedStatusMin: h.expectedStatus.min, expectedStatusMax: h.expectedStatus.max });
+        const probe = h.kind === 'tcp' ? createTcpProbe() : createHttpProbe({ path: h.path, expectedStatusMin: h.expectedStatus.min, expectedStatusMax: h.expectedStatus.max, ...(tls === undefined ? {} : { tlsFor: (host: string) => tlsConnectOptions(tls, host) }) });
         this.#checker = new ActiveHealthChecker(
           { intervalMs: h.interval, timeoutMs: h.timeout, jitterFraction: h.jitter },
           { clock: this.#deps.clock, rng: this.#deps.rng, probe, onResult: (id, ok) => this.#onProbe(id, ok) },

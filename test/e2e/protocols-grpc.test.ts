@@ -1,0 +1,164 @@
+// gRPC pass-through with the real `sibyl` binary and @grpc/grpc-js on both sides: unary and
+// server-streaming calls pass with their trailers, over h2c and over TLS, and a backend whose calls
+// fail with UNAVAILABLE is ejected by the outlier detector although every HTTP status was 200.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { createTestCa, issueCertificate, OPENSSL } from '../helpers/certificates.ts';
+import { metricValue, testConfig } from '../helpers/sibyl-control.ts';
+import { eventually, startSibyl, type SibylProcess } from '../helpers/sibyl-process.ts';
+import { skipUnlessTool } from '../helpers/requires-tool.ts';
+
+interface EchoRequest {
+  text: string;
+  count?: number;
+}
+interface EchoReply {
+  text: string;
+  servedBy: string;
+  index?: number;
+}
+
+const json = {
+  serialize: (value: unknown): Buffer => Buffer.from(JSON.stringify(value)),
+  deserialize: (bytes: Buffer): unknown => JSON.parse(bytes.toString()),
+};
+
+// a service without .proto files: JSON messages through grpc-js's generic definitions
+const echoService = {
+  unary: { path: '/sibyl.test.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
+  serverStream: { path: '/sibyl.test.Echo/ServerStream', requestStream: false, responseStream: true, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
+} as const satisfies grpc.ServiceDefinition;
+
+const EchoClient = grpc.makeGenericClientConstructor(echoService, 'Echo');
+
+interface GrpcBackend {
+  readonly name: string;
+  readonly address: string;
+  calls: number;
+  isFailing: boolean;
+}
+
+async function startGrpcBackend(t: TestContext, name: string, isFailing = false): Promise<GrpcBackend> {
+  const server = new grpc.Server();
+  const backend: GrpcBackend = { name, address: '', calls: 0, isFailing };
+  const trailer = (): grpc.Metadata => {
+    const m = new grpc.Metadata();
+    m.set('x-served-by', name);
+    return m;
+  };
+  server.addService(echoService, {
+    unary(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) {
+      backend.calls++;
+      if (backend.isFailing) return callback({ code: grpc.status.UNAVAILABLE, details: `${name} is down` });
+      callback(null, { text: call.request.text, servedBy: name }, trailer());
+    },
+    serverStream(call: grpc.ServerWritableStream<EchoRequest, EchoReply>) {
+      backend.calls++;
+      for (let i = 0; i < (call.request.count ?? 1); i++) call.write({ text: call.request.text, servedBy: name, index: i });
+      call.end(trailer());
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  t.after(() => new Promise<void>((r) => server.tryShutdown(() => r())));
+  return Object.assign(backend, { address: `127.0.0.1:${port}` });
+}
+
+function grpcToml(backends: readonly GrpcBackend[], extra = ''): string {
+  const list = backends.map((b) => `[[backends]]\nname = "${b.name}"\naddress = "${b.address}"\n`).join('\n');
+  return testConfig(`[health]\nenabled = false\n[http2]\nallow_h2c = true\n${extra}\n${list}`);
+}
+
+function unary(client: grpc.Client, text: string): Promise<{ reply?: EchoReply; error?: grpc.ServiceError; trailers?: grpc.Metadata }> {
+  return new Promise((resolve) => {
+    let trailers: grpc.Metadata | undefined;
+    const call = (client as unknown as Record<string, (r: EchoRequest, cb: (e: grpc.ServiceError | null, v?: EchoReply) => void) => grpc.ClientUnaryCall>).unary!(
+      { text },
+      (error, reply) => setImmediate(() => resolve(error ? { error, trailers } : { reply, trailers })),
+    );
+    call.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
+  });
+}
+
+function serverStream(client: grpc.Client, text: string, count: number): Promise<{ replies: EchoReply[]; status: grpc.StatusObject }> {
+  return new Promise((resolve, reject) => {
+    const replies: EchoReply[] = [];
+    const call = (client as unknown as Record<string, (r: EchoRequest) => grpc.ClientReadableStream<EchoReply>>).serverStream!({ text, count });
+    call.on('data', (r: EchoReply) => replies.push(r));
+    call.on('error', reject);
+    call.on('status', (status: grpc.StatusObject) => setImmediate(() => resolve({ replies, status })));
+  });
+}
+
+async function serve(t: TestContext, text: string): Promise<SibylProcess> {
+  const sibyl = await startSibyl(text);
+  t.after(() => sibyl.stop());
+  return sibyl;
+}
+
+test('gRPC unary and server-streaming calls pass through Sibyl over h2c, trailers included', async (t) => {
+  const a = await startGrpcBackend(t, 'a');
+  const b = await startGrpcBackend(t, 'b');
+  const sibyl = await serve(t, grpcToml([a, b]));
+  const client = new EchoClient(new URL(sibyl.proxyUrl).host, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+
+  for (let i = 0; i < 6; i++) {
+    const { reply, error, trailers } = await unary(client, `hello ${i}`);
+    assert.equal(error, undefined, error?.message);
+    assert.equal(reply?.text, `hello ${i}`);
+    assert.equal(trailers?.get('x-served-by')[0], reply?.servedBy, 'trailing metadata crosses the proxy');
+  }
+  assert.equal(a.calls, 3, 'round_robin spreads the calls');
+  assert.equal(b.calls, 3);
+
+  const { replies, status } = await serverStream(client, 'many', 50);
+  assert.equal(replies.length, 50);
+  assert.deepEqual(replies.map((r) => r.index), Array.from({ length: 50 }, (_, i) => i));
+  assert.equal(status.code, grpc.status.OK);
+  assert.equal(status.metadata.get('x-served-by')[0], replies[0]?.servedBy);
+
+  const ok = ((await metricValue(sibyl.adminUrl, 'sibyl_grpc_responses_total', { backend: 'a', grpc_status: '0' })) ?? 0) + ((await metricValue(sibyl.adminUrl, 'sibyl_grpc_responses_total', { backend: 'b', grpc_status: '0' })) ?? 0);
+  assert.equal(ok, 7);
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_protocol_requests_total', { protocol: 'h2c' }), 7);
+});
+
+test('gRPC over TLS to Sibyl (ALPN h2) reaches an h2c backend', { skip: skipUnlessTool('openssl', OPENSSL) }, async (t) => {
+  const ca = await createTestCa();
+  const cert = await issueCertificate(ca, 'server', ['localhost']);
+  const a = await startGrpcBackend(t, 'a');
+  const sibyl = await serve(t, grpcToml([a], `[tls]\nenabled = true\ncert_file = "${cert.certFile}"\nkey_file = "${cert.keyFile}"`));
+  const client = new EchoClient(`localhost:${new URL(sibyl.proxyUrl).port}`, grpc.credentials.createSsl(Buffer.from(ca.certPem)));
+  t.after(() => client.close());
+  const { reply, error } = await unary(client, 'secure');
+  assert.equal(error, undefined, error?.message);
+  assert.deepEqual(reply, { text: 'secure', servedBy: 'a' });
+  const { replies } = await serverStream(client, 'secure', 5);
+  assert.equal(replies.length, 5);
+});
+
+test('a gRPC backend failing with UNAVAILABLE is ejected though its HTTP status is 200', async (t) => {
+  const good = await startGrpcBackend(t, 'good');
+  const other = await startGrpcBackend(t, 'other');
+  const bad = await startGrpcBackend(t, 'bad', true);
+  const sibyl = await serve(t, grpcToml([good, other, bad], '[outlier_detection]\nconsecutive_5xx = 3\nconsecutive_gateway_failure = 3\nbase_ejection_time = "60s"'));
+  const client = new EchoClient(new URL(sibyl.proxyUrl).host, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+
+  let failures = 0;
+  for (let i = 0; i < 12; i++) {
+    const { error } = await unary(client, `call ${i}`);
+    if (error !== undefined) {
+      assert.equal(error.code, grpc.status.UNAVAILABLE, `the client sees the backend's own status: ${error.details}`);
+      failures++;
+    }
+  }
+  assert.equal(failures, 3, 'three failed calls eject the backend');
+  await eventually(async () => (await metricValue(sibyl.adminUrl, 'sibyl_backend_ejected', { backend: 'bad' })) === 1, 5000);
+  const callsAtEjection = bad.calls;
+  for (let i = 0; i < 10; i++) assert.equal((await unary(client, `after ${i}`)).error, undefined);
+  assert.equal(bad.calls, callsAtEjection, 'no call reaches the ejected backend');
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_grpc_responses_total', { backend: 'bad', grpc_status: '14' }), 3);
+  // the outcome carries the mapped status: UNAVAILABLE counts as a 503 in the request metrics
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_requests_total', { backend: 'bad', status_class: '5xx' }), 3);
+});
