@@ -199,3 +199,54 @@ test('a certificate swapped on disk is used for new handshakes under load, with 
   assert.equal(kept.statusCode, 200, 'the connection opened before the swap still works');
   await kept.body.dump();
 });
+
+test('[upstream_tls] proxies to HTTPS backends, verifying them against the CA file and server name', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const otherCa = await createTestCa();
+  const backendCert = await issueCertificate(ca, 'backend', ['backend.test']);
+  const { createServer } = await import('node:https');
+  const { readFile } = await import('node:fs/promises');
+  const seen: { url: string; servername: string | false }[] = [];
+  const server = createServer({ cert: backendCert.certPem, key: await readFile(backendCert.keyFile, 'utf8') }, (req, res) => {
+    if (req.url !== '/health') seen.push({ url: req.url ?? '', servername: (req.socket as import('node:tls').TLSSocket).servername });
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(`secure backend ${req.url}`);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => (server.close(() => r()), server.closeAllConnections())));
+  const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  const upstream = (caFile: string) => `[upstream_tls]\nenabled = true\nca_file = "${caFile}"\nserver_name = "backend.test"\n[[backends]]\nname = "tls"\naddress = "${address}"`;
+
+  // with health checks on: the probe speaks TLS too, so the backend stays healthy
+  const sibyl = await startSibyl(testConfig(`[health]\ninterval = "200ms"\ntimeout = "100ms"\nhealthy_threshold = 1\n${upstream(ca.certFile)}`));
+  t.after(() => sibyl.stop());
+  const res = await fetch(`${sibyl.proxyUrl}/via-tls`);
+  assert.equal(await res.text(), 'secure backend /via-tls');
+  assert.equal(seen[0]?.servername, 'backend.test', 'SNI names the configured server_name');
+  await eventually(async () => ((await metricValue(sibyl.adminUrl, 'sibyl_health_checks_total', { backend: 'tls', result: 'success' })) ?? 0) >= 2, 5000);
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_health_checks_total', { backend: 'tls', result: 'failure' }), undefined);
+
+  // a backend whose certificate the CA file does not vouch for is never talked to
+  const untrusted = await startSibyl(testConfig(`[health]\nenabled = false\n${upstream(otherCa.certFile)}`));
+  t.after(() => untrusted.stop());
+  const refused = await fetch(`${untrusted.proxyUrl}/nope`);
+  assert.equal(refused.status, 502);
+  assert.equal(seen.length, 1);
+});
+
+test('a certificate file broken on disk keeps the old certificate in use and counts a failed reload', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const live = await issueCertificate(ca, 'live', ['localhost']);
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const sibyl = await serve(t, `${tlsToml(live, 'reload_interval = "100ms"')}\n${backendsToml([a])}`);
+  const serial = (await peerCertificate(sibyl.port, ca, 'localhost')).serialNumber;
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(live.keyFile, '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n');
+  await eventually(async () => ((await metricValue(sibyl.adminUrl, 'sibyl_tls_certificate_reloads_total', { result: 'failed' })) ?? 0) >= 1, 5000);
+  assert.equal((await peerCertificate(sibyl.port, ca, 'localhost')).serialNumber, serial);
+  assert.equal((await httpsGet(sibyl.port, ca, '/still')).status, 200);
+  await sibyl.waitForLog((l) => l.msg === 'certificate reload failed: the previous certificate stays in use');
+  // an absence needs time to pass: five more reload intervals
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_tls_certificate_reloads_total', { result: 'failed' }), 1, 'an unchanged broken file is not retried and recounted');
+});
