@@ -20,6 +20,7 @@ interface JsonSchema {
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function tomlLiteral(value: unknown): string {
+  if (Array.isArray(value) && value.length === 0) return '[]';
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 

@@ -26,7 +26,7 @@ export const tlsSchema = z
     keyFile: filePath().optional().describe('PEM private key of the default certificate. Required when enabled.'),
     minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Lowest TLS version accepted.'),
     ciphers: z.string().min(1).optional().describe('OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always the safe defaults). Unset: Node\'s default list (ECDHE with AES-GCM or ChaCha20 first, no RC4, no 3DES).'),
-    certificates: z.array(certificateSchema).default([]).describe(certificateSchema.description ?? ''),
+    certificates: z.array(certificateSchema).default([]).describe('Extra certificates as `[[tls.certificates]]` tables, each with `server_names` (SNI host names; `*.example.com` matches one label), `cert_file` and `key_file`; the first whose names match the client\'s SNI is presented, the default one otherwise.'),
     reloadInterval: duration().prefault('10s').describe('How often the certificate and key files are checked for changes; a change is loaded for new handshakes without a restart (open connections keep theirs). An unreadable or mismatched pair keeps the old one and counts as a failed reload.'),
   })
   .superRefine((t, ctx) => {
@@ -48,9 +48,9 @@ export const http2Schema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('With [tls] enabled, offer HTTP/2 by ALPN (`h2`, then `http/1.1`) on the same port. Needs a restart to change.'),
     allowH2c: z.boolean().default(false).describe('Accept cleartext HTTP/2 with prior knowledge (h2c, as gRPC clients speak it) on a listener without TLS; HTTP/1.1 keeps working on the same port. Needs a restart to change.'),
-    maxConcurrentStreams: count(1).max(10_000).default(100).describe('Streams one client connection may have open at once; more are refused (RST_STREAM REFUSED_STREAM) and counted as `too_many_streams`.'),
+    maxConcurrentStreams: count(1).max(10_000).default(100).describe('Streams one client connection may have open at once. Advertised in SETTINGS and enforced by nghttp2 (RST_STREAM REFUSED_STREAM, not counted); a stream that still gets through beyond it is refused by Sibyl and counted as `too_many_streams`.'),
     initialWindowSize: z.int().min(65_535).max(2_147_483_647).default(1_048_576).describe('Flow-control window of each stream, in bytes: how much a client may send before Sibyl reads it.'),
-    maxHeaderListBytes: count(1024).default(16_384).describe('Largest header list of one request (HPACK-decoded), in bytes; larger is refused and counted as `header_list_too_large`.'),
+    maxHeaderListBytes: count(1024).default(16_384).describe('Largest header list of one request (HPACK-decoded, 32 bytes per field added), in bytes; larger gets 431 and is counted as `header_list_too_large`. Above twice this nghttp2 resets the stream (ENHANCE_YOUR_CALM) before Sibyl sees it.'),
     maxResetsPerInterval: count(1).default(200).describe('Rapid-reset guard: streams a client may cancel (RST_STREAM) per connection within `reset_interval`; beyond it the connection gets GOAWAY and is closed.'),
     resetInterval: duration().prefault('10s').describe('Window of `max_resets_per_interval`.'),
   })

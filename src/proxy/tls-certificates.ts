@@ -24,6 +24,8 @@ export interface TlsListenerOptions {
 
 interface Loaded {
   readonly files: CertificateFiles;
+  /** min_version and ciphers it was built with: a change rebuilds it though its files did not change. */
+  readonly contextKey: string;
   /** Digest of the files' contents last tried, so an unchanged broken file is not retried and recounted. */
   digest: string;
   context: SecureContext;
@@ -139,6 +141,10 @@ export class CertificateStore {
     return { minVersion: this.#options.minVersion, ...(this.#options.ciphers === undefined ? {} : { ciphers: this.#options.ciphers }) };
   }
 
+  #contextKey(): string {
+    return `${this.#options.minVersion}|${this.#options.ciphers ?? ''}`;
+  }
+
   async #loadFresh(files: CertificateFiles): Promise<Loaded> {
     const pair = await readPair(files);
     return this.#build(files, pair);
@@ -148,7 +154,7 @@ export class CertificateStore {
     const context = createSecureContext({ ...this.#contextOptions(), cert: pair.cert, key: pair.key });
     const expiry = Date.parse(new X509Certificate(pair.cert).validTo);
     this.#metrics.tlsExpiry.set({ certificate: certificateLabel(files) }, Math.round(expiry / 1000));
-    return { files, digest: pair.digest, context, pem: { cert: pair.cert, key: pair.key } };
+    return { files, contextKey: this.#contextKey(), digest: pair.digest, context, pem: { cert: pair.cert, key: pair.key } };
   }
 
   async #reload(files: CertificateFiles, previous: Loaded | undefined): Promise<Loaded | undefined> {
@@ -161,7 +167,7 @@ export class CertificateStore {
       this.#logger.warn({ certFile: files.certFile, keyFile: files.keyFile, cause: (error as Error).message }, 'certificate reload failed: the previous certificate stays in use');
       return previous;
     }
-    if (previous !== undefined && previous.digest === pair.digest) return previous;
+    if (previous !== undefined && previous.digest === pair.digest && previous.contextKey === this.#contextKey()) return previous;
     try {
       const loaded = this.#build(files, pair);
       this.#metrics.tlsReloads.inc({ result: 'ok' });

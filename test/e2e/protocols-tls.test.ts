@@ -206,7 +206,7 @@ test('[upstream_tls] proxies to HTTPS backends, verifying them against the CA fi
   const backendCert = await issueCertificate(ca, 'backend', ['backend.test']);
   const { createServer } = await import('node:https');
   const { readFile } = await import('node:fs/promises');
-  const seen: { url: string; servername: string | false }[] = [];
+  const seen: { url: string; servername: string | false | null }[] = [];
   const server = createServer({ cert: backendCert.certPem, key: await readFile(backendCert.keyFile, 'utf8') }, (req, res) => {
     if (req.url !== '/health') seen.push({ url: req.url ?? '', servername: (req.socket as import('node:tls').TLSSocket).servername });
     res.writeHead(200, { 'content-type': 'text/plain' });
