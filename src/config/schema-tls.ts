@@ -1,6 +1,7 @@
 // Config sections of the protocols on the wire: TLS termination on the client listener ([tls]),
 // HTTP/2 to clients ([http2]) and TLS towards the backends ([upstream_tls]).
 import * as z from 'zod';
+import { whenValid } from './checks.ts';
 import { duration } from './fields.ts';
 import { checkCaFile, checkCertificatePair, checkCiphers } from './tls-files.ts';
 
@@ -41,7 +42,7 @@ export const tlsSchema = z
       const problem = checkCiphers(t.ciphers);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['ciphers'], message: problem });
     }
-  })
+  }, whenValid('enabled', 'certFile', 'keyFile', 'ciphers'))
   .describe('TLS termination on the proxy listener: certificates chosen by SNI, reloaded when their files change.');
 
 export const http2Schema = z
@@ -67,7 +68,7 @@ export const upstreamTlsSchema = z
     if (u.caFile === undefined) return;
     const problem = checkCaFile(u.caFile);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['caFile'], message: problem });
-  })
+  }, whenValid('caFile'))
   .describe('TLS from Sibyl to the backends.');
 
 export type TlsConfig = z.output<typeof tlsSchema>;

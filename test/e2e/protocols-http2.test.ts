@@ -88,7 +88,7 @@ test('h2 over TLS goes through the same pipeline: strategies, bodies, telemetry 
   assert.ok(((await metricValue(sibyl.adminUrl, 'sibyl_telemetry_attempts_total', { attempt: '2' })) ?? 0) >= 1);
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_protocol_requests_total', { protocol: 'h2' }), 23);
   assert.equal(((await metricValue(sibyl.adminUrl, 'sibyl_proxy_requests_total', { backend: 'a', status_class: '2xx' })) ?? 0) + ((await metricValue(sibyl.adminUrl, 'sibyl_proxy_requests_total', { backend: 'b', status_class: '2xx' })) ?? 0), 23);
-  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_http2_open_sessions'), 1);
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_http2_open_sessions'), 1);
   assert.ok(((await metricValue(sibyl.adminUrl, 'sibyl_tls_handshakes_total', { alpn: 'h2' })) ?? 0) >= 1);
 });
 
@@ -123,7 +123,7 @@ test('rapid reset: a client cancelling streams beyond the limit gets GOAWAY and 
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(await goaway, constants.NGHTTP2_ENHANCE_YOUR_CALM);
-  await eventually(async () => (await metricValue(sibyl.adminUrl, 'sibyl_http2_abuse_total', { kind: 'rapid_reset' })) === 1, 5000);
+  await eventually(async () => (await metricValue(sibyl.adminUrl, 'sibyl_proxy_http2_abuse_total', { kind: 'rapid_reset' })) === 1, 5000);
   // other clients are unaffected
   const other = h2(t, `https://localhost:${port}`, ca);
   assert.equal((await exchange(other, { ':path': '/fine' })).headers[':status'], 200);
@@ -138,7 +138,7 @@ test('a header list above max_header_list_bytes gets 431 and is counted', { skip
   assert.equal(big.headers[':status'], 431);
   assert.match(big.body, /SIBYL_ERR_CLIENT_HEADERS_TOO_LARGE/);
   assert.equal(a.seen.length, 0);
-  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_http2_abuse_total', { kind: 'header_list_too_large' }), 1);
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_http2_abuse_total', { kind: 'header_list_too_large' }), 1);
   assert.equal((await exchange(session, { ':path': '/small' })).headers[':status'], 200, 'the connection stays usable');
 });
 
