@@ -25,6 +25,7 @@ export function listenerOptionsFrom(config: Config): ListenerOptions {
       maxHeaderListBytes: h.maxHeaderListBytes,
       maxResetsPerInterval: h.maxResetsPerInterval,
       resetIntervalMs: h.resetInterval,
+      idleTimeoutMs: h.idleTimeout,
     },
   };
 }

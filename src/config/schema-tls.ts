@@ -54,6 +54,7 @@ export const http2Schema = z
     maxHeaderListBytes: count(1024).default(16_384).describe('Largest header list of one request (HPACK-decoded, 32 bytes per field added), in bytes; larger gets 431 and is counted as `header_list_too_large`. Above twice this nghttp2 resets the stream (ENHANCE_YOUR_CALM) before Sibyl sees it.'),
     maxResetsPerInterval: count(1).default(200).describe('Rapid-reset guard: streams a client may cancel (RST_STREAM) per connection within `reset_interval`; beyond it the connection gets GOAWAY and is closed.'),
     resetInterval: duration().prefault('10s').describe('Window of `max_resets_per_interval`.'),
+    idleTimeout: duration().prefault('120s').describe('An HTTP/2 connection without any frame for this long gets GOAWAY (streams in flight finish); HTTP/1.1 connections use `[proxy] keep_alive_timeout`.'),
   })
   .describe('HTTP/2 to clients, mapped onto the same pipeline as HTTP/1.1.');
 

@@ -9,6 +9,7 @@ export interface Http2Limits {
   readonly maxHeaderListBytes: number;
   readonly maxResetsPerInterval: number;
   readonly resetIntervalMs: number;
+  readonly idleTimeoutMs: number;
 }
 
 /**
@@ -81,6 +82,8 @@ export class Http2Guard {
       this.#sessions.delete(session);
       this.#metrics.http2Sessions.dec();
     });
+    // an idle client connection is let go gracefully, as an HTTP/1.1 keep-alive one is
+    session.setTimeout(this.#limits.idleTimeoutMs, () => session.close());
     // a session error (bad frames, a peer gone) ends that connection only
     session.on('error', () => session.destroy());
     session.on('stream', (stream: ServerHttp2Stream) => this.#onStream(session, state, stream));

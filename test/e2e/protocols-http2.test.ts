@@ -158,3 +158,54 @@ test('SIGTERM drains h2 connections: a stream in flight finishes, then the sessi
   await goaway;
   assert.equal(await exited, 0);
 });
+
+test('Sibyl\'s own retries work for h2 clients: a 503 held back is replaced by another backend\'s answer', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const failing = await startTestBackend('failing', (_req, res) => {
+    res.writeHead(503, { 'content-type': 'text/plain' });
+    res.end('unavailable');
+  });
+  t.after(() => failing.close());
+  const [ok] = (await backends(t, ['ok'])) as [TestBackend];
+  const { sibyl, port } = await serveTls(t, ca, `[outlier_detection]\nenabled = false\n${backendsToml([failing, ok])}`);
+  const session = h2(t, `https://localhost:${port}`, ca);
+  for (let i = 0; i < 4; i++) {
+    const answer = await exchange(session, { ':path': `/retry${i}` });
+    assert.equal(answer.headers[':status'], 200);
+    assert.equal(answer.body, `ok:GET:/retry${i}:0`);
+  }
+  assert.ok(failing.seen.length >= 1, 'round_robin sent some first attempts to the failing backend');
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_retry_decisions_total', { decision: 'retried' }), failing.seen.length);
+});
+
+test('an idle h2 connection gets GOAWAY after [http2] idle_timeout', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const { port } = await serveTls(t, ca, `[http2]\nidle_timeout = "300ms"\n${backendsToml([a])}`);
+  const session = h2(t, `https://localhost:${port}`, ca);
+  const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+  assert.equal((await exchange(session, { ':path': '/once' })).headers[':status'], 200);
+  const startedMs = Date.now();
+  await goaway;
+  assert.ok(Date.now() - startedMs < 5000);
+});
+
+test('WebSocket upgrades still work on the TLS port that also speaks h2 (wss over HTTP/1.1)', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const { createServer } = await import('node:http');
+  const { WebSocketServer, WebSocket } = await import('ws');
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http });
+  wss.on('connection', (ws) => ws.on('message', (data) => ws.send(`echo:${data.toString()}`)));
+  await new Promise<void>((r) => http.listen({ host: '127.0.0.1', port: 0 }, r));
+  // upgraded sockets are not the HTTP server's any more: end them, or close() waits for them
+  t.after(() => new Promise<void>((r) => (wss.clients.forEach((c) => c.terminate()), wss.close(), http.close(() => r()), http.closeAllConnections())));
+  const address = `127.0.0.1:${(http.address() as { port: number }).port}`;
+  const { port } = await serveTls(t, ca, `[[backends]]\nname = "ws"\naddress = "${address}"`);
+  const client = new WebSocket(`wss://localhost:${port}/socket`, { ca: ca.certPem });
+  t.after(() => client.terminate());
+  await new Promise<void>((resolve, reject) => (client.once('open', () => resolve()), client.once('error', reject)));
+  const reply = new Promise<string>((resolve) => client.once('message', (data: Buffer) => resolve(data.toString())));
+  client.send('hi');
+  assert.equal(await reply, 'echo:hi');
+});
