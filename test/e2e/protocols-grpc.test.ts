@@ -39,7 +39,7 @@ interface GrpcBackend {
   isFailing: boolean;
 }
 
-async function startGrpcBackend(t: TestContext, name: string, isFailing = false): Promise<GrpcBackend> {
+async function startGrpcBackend(t: TestContext, name: string, isFailing = false, credentials = grpc.ServerCredentials.createInsecure()): Promise<GrpcBackend> {
   const server = new grpc.Server();
   const backend: GrpcBackend = { name, address: '', calls: 0, isFailing };
   const trailer = (): grpc.Metadata => {
@@ -59,7 +59,7 @@ async function startGrpcBackend(t: TestContext, name: string, isFailing = false)
       call.end(trailer());
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
   t.after(() => new Promise<void>((r) => server.tryShutdown(() => r())));
   return Object.assign(backend, { address: `127.0.0.1:${port}` });
 }
@@ -161,4 +161,21 @@ test('a gRPC backend failing with UNAVAILABLE is ejected though its HTTP status 
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_grpc_responses_total', { backend: 'bad', grpc_status: '14' }), 3);
   // the outcome carries the mapped status: UNAVAILABLE counts as a 503 in the request metrics
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_requests_total', { backend: 'bad', status_class: '5xx' }), 3);
+});
+
+test('gRPC to a TLS backend under [upstream_tls] (ALPN h2, verified against the CA file)', { skip: skipUnlessTool('openssl', OPENSSL) }, async (t) => {
+  const ca = await createTestCa();
+  const backendCert = await issueCertificate(ca, 'grpc-backend', ['grpc.backend.test']);
+  const { readFile } = await import('node:fs/promises');
+  const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(backendCert.certPem), private_key: await readFile(backendCert.keyFile) }]);
+  const a = await startGrpcBackend(t, 'a', false, credentials);
+  const sibyl = await serve(t, grpcToml([a], `[upstream_tls]\nenabled = true\nca_file = "${ca.certFile}"\nserver_name = "grpc.backend.test"`));
+  const client = new EchoClient(new URL(sibyl.proxyUrl).host, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+  const { reply, error } = await unary(client, 'to tls');
+  assert.equal(error, undefined, error?.message);
+  assert.deepEqual(reply, { text: 'to tls', servedBy: 'a' });
+  const { replies, status } = await serverStream(client, 'to tls', 3);
+  assert.equal(replies.length, 3);
+  assert.equal(status.code, grpc.status.OK);
 });
