@@ -63,10 +63,6 @@ export class ProtocolListener {
     this.#guard = new Http2Guard(options.http2, deps.metrics);
   }
 
-  get certificates(): CertificateStore | undefined {
-    return this.#certificates;
-  }
-
   /** Loads the certificates (before the server is created). */
   async prepare(): Promise<void> {
     await this.#certificates?.load();
@@ -109,7 +105,7 @@ export class ProtocolListener {
         metrics.http2Abuse.inc({ kind: 'header_list_too_large' });
         metrics.limitRejections.inc({ limit: 'header_size' });
         const requestIdHeader = this.#deps.requestIdHeader();
-        return sendError(res as unknown as ServerResponse, Errors.headersTooLarge, requestIdFrom(undefined), requestIdHeader);
+        return sendError(res as unknown as ServerResponse, Errors.headersTooLarge, requestIdFrom(req.headers[requestIdHeader]), requestIdHeader);
       }
       normaliseHttp2Exchange(req, res);
       handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
