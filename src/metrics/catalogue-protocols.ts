@@ -9,7 +9,7 @@ export function createProtocolMetrics(r: Registry[]) {
     tlsReloads: new Counter({ name: 'sibyl_tls_certificate_reloads_total', help: 'Certificate reloads after their files changed, by result (ok, failed: the old certificate stays in use).', labelNames: ['result'] as const, registers: r }),
     tlsExpiry: new Gauge({ name: 'sibyl_tls_certificate_expiry_timestamp_seconds', help: 'Expiry (notAfter, Unix seconds) of each certificate in use, by certificate (default, or its first server name); alert on `- time()`.', labelNames: ['certificate'] as const, registers: r }),
     http2Sessions: new Gauge({ name: 'sibyl_proxy_http2_open_sessions', help: 'Open HTTP/2 client connections (sessions).', registers: r }),
-    http2Abuse: new Counter({ name: 'sibyl_proxy_http2_abuse_total', help: 'HTTP/2 abuse bounded by the listener, by kind (rapid_reset: connection closed with GOAWAY; too_many_streams: stream refused; header_list_too_large: stream refused).', labelNames: ['kind'] as const, registers: r }),
+    http2Abuse: new Counter({ name: 'sibyl_proxy_http2_abuse_total', help: 'HTTP/2 abuse bounded by the listener, by kind (rapid_reset: connection closed with GOAWAY; too_many_streams: a stream beyond max_concurrent_streams that got past nghttp2, refused (nghttp2 refuses most itself, uncounted); header_list_too_large: answered 431).', labelNames: ['kind'] as const, registers: r }),
     grpcResponses: new Counter({ name: 'sibyl_grpc_responses_total', help: 'gRPC calls proxied, by backend and grpc-status (from trailers; a transport failure counts as 14 UNAVAILABLE).', labelNames: ['backend', 'grpc_status'] as const, registers: r }),
   };
 }

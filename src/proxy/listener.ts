@@ -72,6 +72,10 @@ export class ProtocolListener {
   apply(options: ListenerOptions): void {
     if (options.tls !== undefined) this.#certificates?.apply(options.tls);
     this.#guard.apply(options.http2);
+    const was = this.#options;
+    if ((options.tls === undefined) !== (was.tls === undefined) || options.isHttp2Enabled !== was.isHttp2Enabled || options.isH2cEnabled !== was.isH2cEnabled) {
+      this.#deps.logger.warn({ tls: options.tls !== undefined, http2: options.isHttp2Enabled, allowH2c: options.isH2cEnabled }, 'the listener\'s protocols ([tls] enabled, [http2] enabled, allow_h2c) changed: they take effect at the next restart');
+    }
   }
 
   stop(): void {
