@@ -171,6 +171,8 @@ export class ProtocolListener {
       h2Handler(req, res);
     });
     this.#guard.attach(h2);
+    // an h2c CONNECT is refused as every CONNECT is, by the listener's own handler (server.ts)
+    h2.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => server.emit('connect', req, res));
     let pendingPeer: { remoteAddress: string | undefined; remotePort: number | undefined } | undefined;
     h2.on('session', (session: ServerHttp2Session) => {
       if (pendingPeer !== undefined) peers.set(session, pendingPeer);

@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import type { ServerFactory } from './listener.ts';
 import { requestIdFrom } from './request-id.ts';
-import { sendRawError } from './respond.ts';
+import { sendError, sendRawError } from './respond.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
@@ -70,7 +70,10 @@ export class ProxyServer {
     this.#server.on('connect', (req: IncomingMessage, socket: Socket) => {
       this.#metrics.limitRejections.inc({ limit: 'not_a_proxy' });
       const settings = this.#runtime.current.settings;
-      sendRawError(socket, Errors.forbiddenProxy, requestIdFrom(req.headers[settings.requestIdHeader]), settings.requestIdHeader);
+      const requestId = requestIdFrom(req.headers[settings.requestIdHeader]);
+      // an HTTP/2 CONNECT (listener.ts) comes with its stream's response, not a socket
+      if (req.httpVersionMajor === 2) return sendError(socket as unknown as ServerResponse, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
+      sendRawError(socket, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
     });
   }
 

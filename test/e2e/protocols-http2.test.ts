@@ -209,3 +209,18 @@ test('WebSocket upgrades still work on the TLS port that also speaks h2 (wss ove
   client.send('hi');
   assert.equal(await reply, 'echo:hi');
 });
+
+test('CONNECT over h2 and h2c is refused with 400 as over HTTP/1.1: Sibyl is no forward proxy', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const { sibyl: tls, port } = await serveTls(t, ca, backendsToml([a]));
+  const clear = await startSibyl(testConfig(`[health]\nenabled = false\n[http2]\nallow_h2c = true\n${backendsToml([a])}`));
+  t.after(() => clear.stop());
+  for (const [session, adminUrl] of [[h2(t, `https://localhost:${port}`, ca), tls.adminUrl], [h2(t, clear.proxyUrl), clear.adminUrl]] as const) {
+    const answer = await exchange(session, { ':method': 'CONNECT', ':authority': 'example.com:443' });
+    assert.equal(answer.headers[':status'], 400);
+    assert.match(answer.body, /SIBYL_ERR_CLIENT_NOT_A_PROXY/);
+    assert.equal(await metricValue(adminUrl, 'sibyl_proxy_limit_rejections_total', { limit: 'not_a_proxy' }), 1);
+  }
+  assert.equal(a.seen.length, 0);
+});
