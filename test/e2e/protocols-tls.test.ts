@@ -263,3 +263,22 @@ test('examples/tls.toml validates once its certificate files exist', { skip }, a
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.ok(main.certFile.endsWith('default.pem') && api.keyFile.endsWith('api-key.pem'), 'the example names the files the test made');
 });
+
+test('a config reload applies a new min_version and a new SNI certificate without a restart', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const main = await issueCertificate(ca, 'main', ['localhost']);
+  const extra = await issueCertificate(ca, 'extra', ['extra.test']);
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const config = (tls: string) => testConfig(`[health]\nenabled = false\n${tls}\n${backendsToml([a])}`, { runtime: 'config_watch_interval_millis = 100' });
+  const sibyl = await startSibyl(config(tlsToml(main)));
+  t.after(() => sibyl.stop());
+  const port = Number(new URL(sibyl.proxyUrl).port);
+  assert.equal((await peerCertificate(port, ca, 'localhost', { maxVersion: 'TLSv1.2' })).subject.CN, 'localhost');
+  assert.equal((await peerCertificate(port, ca, 'localhost')).subject.CN, 'localhost');
+
+  const { replaceConfigFile } = await import('../helpers/sibyl-control.ts');
+  await replaceConfigFile(sibyl.configPath, config(`${tlsToml(main, 'min_version = "TLSv1.3"')}\n[[tls.certificates]]\nserver_names = ["extra.test"]\ncert_file = "${extra.certFile}"\nkey_file = "${extra.keyFile}"`));
+  await eventually(async () => (await peerCertificate(port, ca, 'extra.test').catch(() => undefined))?.subject.CN === 'extra.test', 10_000, 100);
+  await assert.rejects(peerCertificate(port, ca, 'localhost', { maxVersion: 'TLSv1.2' }), undefined, 'TLS 1.2 is refused after the reload');
+  assert.equal((await peerCertificate(port, ca, 'localhost')).subject.CN, 'localhost');
+});
