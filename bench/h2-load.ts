@@ -57,7 +57,7 @@ function loop(slot: Slot): Promise<void> {
     const next = (): void => {
       if (performance.now() >= deadline) return resolve();
       const t0 = performance.now();
-      const stream = slot.session.request({ ':path': url.pathname });
+      const stream = slot.session.request({ ':path': url.pathname }, { endStream: true });
       let status = 0;
       stream.on('response', (h) => (status = Number(h[':status'])));
       stream.on('data', () => undefined);

@@ -149,15 +149,17 @@ async function main(): Promise<void> {
     try {
       for (let round = 1; round <= rounds; round++) {
         for (const target of targets) {
-          const running = target === 'sibyl' ? await startSibylTls(mkdtempSync(join(dir, 'sibyl-')), backend.port, cert) : await startNginxTls(dir, backend.port, cert);
-          try {
-            for (const protocol of PROTOCOLS) {
+          for (const protocol of PROTOCOLS) {
+            // a fresh process per measurement: what one load taught Sibyl (latency, client patience
+            // learned from the clients the previous load generator cut off) must not shape the next
+            const running = target === 'sibyl' ? await startSibylTls(mkdtempSync(join(dir, 'sibyl-')), backend.port, cert) : await startNginxTls(dir, backend.port, cert);
+            try {
               const row = await measure(target, protocol, round, running, cert.certFile, ticksPerSecond);
               process.stdout.write(`round ${round} ${target} ${protocol}: ${row.rps.toFixed(0)} req/s, p99 ${row.p99Ms.toFixed(2)} ms, errors ${row.errors}, non-2xx ${row.non2xx}\n`);
               rows.push(row);
+            } finally {
+              await running.stop();
             }
-          } finally {
-            await running.stop();
           }
         }
       }
@@ -176,7 +178,7 @@ async function main(): Promise<void> {
     `Sibyl (\`[tls]\` on, every other feature at its default) and nginx ${nginxVersion() ?? '(not installed)'} (1 worker, \`listen ssl http2\`),`,
     'the same throwaway ECDSA P-256 certificate, one backend (`sibyl backend`, 100 B bodies) on loopback.',
     `HTTPS: wrk, ${connections} keep-alive connections. HTTP/2: bench/h2-load.ts, ${Math.max(1, Math.round(connections / 8))} connections x 8 streams.`,
-    `${rounds} round(s) of ${durationSeconds} s, medians; ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}.`,
+    `${rounds} round(s) of ${durationSeconds} s, each target started afresh for each measurement, medians; ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.version}.`,
     rounds < 3 ? '\n> Fewer than 3 rounds: a smoke run, the figures are noisy.\n' : '',
     table(rows),
     '',
