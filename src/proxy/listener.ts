@@ -3,7 +3,7 @@
 // (node:http2 with allowHTTP1, requests through its compatibility API), and opt-in cleartext h2c
 // beside HTTP/1.1 on one port (the connection preface picks the protocol).
 import { createServer as createHttpServer, Server as HttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
-import { createSecureServer, createServer as createH2cServer, type Http2Session, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { createSecureServer, createServer as createH2cServer, Http2ServerResponse, type Http2Session, type Http2ServerRequest, type OutgoingHttpHeaders, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
@@ -37,13 +37,15 @@ export interface ListenerDeps {
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
-/**
- * What the compatibility API does not do for a proxy: Host from :authority, a body without
- * Content-Length, and a reason phrase (which HTTP/2 does not have) dropped instead of warned about.
- */
-function normaliseHttp2Exchange(req: Http2ServerRequest, res: Http2ServerResponse): void {
-  const writeHead = res.writeHead.bind(res) as (status: number, headers?: unknown) => Http2ServerResponse;
-  Object.assign(res, { writeHead: (status: number, reason?: unknown, headers?: unknown) => writeHead(status, typeof reason === 'string' ? headers : reason) });
+/** HTTP/2 has no reason phrase: the one forward.ts passes along is dropped instead of warned about. */
+class ProxyHttp2Response extends Http2ServerResponse {
+  override writeHead(status: number, reason?: unknown, headers?: unknown): this {
+    return super.writeHead(status, (typeof reason === 'string' ? headers : reason) as OutgoingHttpHeaders);
+  }
+}
+
+/** What the compatibility API does not do for a proxy: Host from :authority, a body without Content-Length. */
+function normaliseHttp2Request(req: Http2ServerRequest): void {
   const headers = req.headers;
   if (headers.host === undefined && headers[':authority'] !== undefined) headers.host = headers[':authority'];
   // an h2 body is framed by DATA frames; mark it as HTTP/1.1 would so that the pipeline streams it
@@ -111,7 +113,7 @@ export class ProtocolListener {
         const requestIdHeader = this.#deps.requestIdHeader();
         return sendError(res as unknown as ServerResponse, Errors.headersTooLarge, requestIdFrom(req.headers[requestIdHeader]), requestIdHeader);
       }
-      normaliseHttp2Exchange(req, res);
+      normaliseHttp2Request(req);
       handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     };
   }
@@ -128,7 +130,7 @@ export class ProtocolListener {
     const h1 = this.#counting(handler, 'https1');
     const h2 = this.#http2Handler(handler, 'h2');
     const server = createSecureServer(
-      { ...httpOptions, ...certificates.serverOptions(), ...http2ServerOptions(this.#options.http2), allowHTTP1: true },
+      { ...httpOptions, ...certificates.serverOptions(), ...http2ServerOptions(this.#options.http2), Http2ServerResponse: ProxyHttp2Response, allowHTTP1: true },
       (req, res) => (req.httpVersionMajor === 2 ? h2(req, res) : h1(req as unknown as IncomingMessage, res as unknown as ServerResponse)),
     );
     // Node re-emits a failed handshake as 'clientError', which would answer in plaintext: just close
@@ -164,7 +166,7 @@ export class ProtocolListener {
   #addH2c(server: Server, handler: Handler): void {
     const peers = new WeakMap<Http2Session, { remoteAddress: string | undefined; remotePort: number | undefined }>();
     const h2Handler = this.#http2Handler(handler, 'h2c');
-    const h2 = createH2cServer(http2ServerOptions(this.#options.http2), (req, res) => {
+    const h2 = createH2cServer({ ...http2ServerOptions(this.#options.http2), Http2ServerResponse: ProxyHttp2Response }, (req, res) => {
       // the wrapped stream has no peer address: the request sees the real socket's
       const peer = req.stream.session === undefined ? undefined : peers.get(req.stream.session);
       if (peer !== undefined) Object.defineProperty(req, 'socket', { value: { ...peer, encrypted: false } });
