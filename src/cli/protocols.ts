@@ -15,6 +15,8 @@ export function listenerOptionsFrom(config: Config): ListenerOptions {
             defaultCertificate: { certFile: t.certFile, keyFile: t.keyFile, serverNames: [] },
             certificates: t.certificates.map((c) => ({ certFile: c.certFile, keyFile: c.keyFile, serverNames: c.serverNames })),
             reloadIntervalMs: t.reloadInterval,
+            // the handshake is part of what a client must send in time, as its headers are
+            handshakeTimeoutMs: config.proxy.clientHeaderTimeout,
           }
         : undefined,
     isHttp2Enabled: h.enabled,

@@ -41,7 +41,7 @@ export const proxySchema = z
     connectTimeout: duration().prefault('5s').describe('Time to open a connection to a backend; on expiry the attempt fails with 502.'),
     responseHeaderTimeout: duration().prefault('30s').describe('Time from sending the request to receiving the backend\'s response headers; on expiry 504. The upstream client (undici) checks it about once a second, so it fires up to ~1 s late.'),
     upstreamBodyTimeout: duration().prefault('60s').describe('Longest pause between two chunks of a backend\'s response body; on expiry the response is aborted.'),
-    clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. Must be <= `client_request_timeout`.'),
+    clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. With [tls], also the time to finish the TLS handshake. Must be <= `client_request_timeout`.'),
     clientRequestTimeout: duration().prefault('60s').describe('Time a client gets to send the complete request, body included; on expiry 408.'),
     keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests.'),
     upstreamKeepAliveTimeout: duration().prefault('4s').describe('How long an idle backend connection is kept in the pool; keep it below the backends\' own keep-alive timeout.'),

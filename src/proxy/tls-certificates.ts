@@ -20,6 +20,8 @@ export interface TlsListenerOptions {
   readonly defaultCertificate: CertificateFiles;
   readonly certificates: readonly CertificateFiles[];
   readonly reloadIntervalMs: number;
+  /** A client that has not finished its handshake by then is cut (slowloris before any HTTP). */
+  readonly handshakeTimeoutMs: number;
 }
 
 interface Loaded {
@@ -54,7 +56,8 @@ function handshakeErrorReason(err: Error & { code?: string }): string {
   const text = `${err.code ?? ''} ${err.message}`;
   if (/VERSION|UNSUPPORTED_PROTOCOL|unsupported protocol/i.test(text)) return 'protocol_version';
   if (/NO_SHARED_CIPHER|NO_CIPHERS|cipher/i.test(text)) return 'no_shared_cipher';
-  if (/ECONNRESET|timed? ?out/i.test(text)) return 'timeout';
+  if (/HANDSHAKE_TIMEOUT|timed? ?out/i.test(text)) return 'timeout';
+  if (/ECONNRESET|socket hang up/i.test(text)) return 'reset';
   return 'other';
 }
 
@@ -80,9 +83,9 @@ export class CertificateStore {
   }
 
   /** What tls.createServer / http2.createSecureServer take. */
-  serverOptions(): SecureContextOptions & { SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void } {
+  serverOptions(): SecureContextOptions & { handshakeTimeout: number; SNICallback: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void } {
     const pem = this.#default?.pem ?? { cert: '', key: '' };
-    return { ...this.#contextOptions(), cert: pem.cert, key: pem.key, SNICallback: (name, cb) => cb(null, this.contextFor(name)) };
+    return { ...this.#contextOptions(), cert: pem.cert, key: pem.key, handshakeTimeout: this.#options.handshakeTimeoutMs, SNICallback: (name, cb) => cb(null, this.contextFor(name)) };
   }
 
   /** The context a handshake naming `serverName` gets; the default when nothing matches. */

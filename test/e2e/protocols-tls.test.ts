@@ -282,3 +282,21 @@ test('a config reload applies a new min_version and a new SNI certificate withou
   await assert.rejects(peerCertificate(port, ca, 'localhost', { maxVersion: 'TLSv1.2' }), Error, 'TLS 1.2 is refused after the reload');
   assert.equal((await peerCertificate(port, ca, 'localhost')).subject.CN, 'localhost');
 });
+
+test('a client that never finishes its handshake is cut after client_header_timeout and counted', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const cert = await issueCertificate(ca, 'server', ['localhost']);
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const sibyl = await startSibyl(testConfig(`[health]\nenabled = false\n${tlsToml(cert)}\n${backendsToml([a])}`, { proxy: 'client_header_timeout = "300ms"\nclient_request_timeout = "1s"' }));
+  t.after(() => sibyl.stop());
+  const { connect } = await import('node:net');
+  const socket = connect({ host: '127.0.0.1', port: Number(new URL(sibyl.proxyUrl).port) });
+  t.after(() => socket.destroy());
+  // a TCP connection that sends nothing: no ClientHello
+  const closedMs = await new Promise<number>((resolve) => {
+    const started = Date.now();
+    socket.once('close', () => resolve(Date.now() - started));
+  });
+  assert.ok(closedMs < 5000, `closed after ${closedMs} ms`);
+  await eventually(async () => ((await metricValue(sibyl.adminUrl, 'sibyl_tls_handshake_errors_total', { reason: 'timeout' })) ?? 0) === 1, 5000);
+});
