@@ -3,9 +3,9 @@
 // mapped onto an HTTP status for the outcome, so that outlier detection, the error EWMAs,
 // metrics and telemetry see a failed call as a failure even though its HTTP status was 200.
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
-import { Errors } from '../core/errors.ts';
+import { Errors, type ErrorSpec } from '../core/errors.ts';
 import { ErrorKind, type Outcome } from '../core/outcome.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
@@ -82,41 +82,62 @@ function grpcStatusOf(h: IncomingHttpHeaders | undefined): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
 
-export function forwardGrpc(ctx: AttemptContext, headers: string[], body: Readable | Buffer | null, metrics: Metrics): void {
-  const { res, backend } = ctx;
-  const facts: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined, held: undefined };
-  let isDone = false;
-  let httpStatus = 0;
-  let grpcStatus: number | undefined;
-  const finish = (outcome: Outcome, error: typeof Errors[keyof typeof Errors] | undefined, cause: unknown): void => {
-    if (isDone) return;
-    isDone = true;
-    metrics.grpcResponses.inc({ backend: backend.id, grpc_status: String(grpcStatus ?? 14) });
-    ctx.onDone(outcome, error, cause, facts);
-  };
-  const latency = (): number => ctx.now() - ctx.startMs;
+/** One gRPC attempt: the backend stream's events relayed to the client, the outcome classified once. */
+class GrpcAttempt {
+  readonly #ctx: AttemptContext;
+  readonly #metrics: Metrics;
+  readonly #facts: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined, held: undefined };
+  #stream: ClientHttp2Stream | undefined;
+  #httpStatus = 0;
+  #grpcStatus: number | undefined;
+  #isDone = false;
 
-  let stream;
-  try {
-    stream = sessionFor(backend).request(upstreamHeaders(ctx.req, headers, backend.tls !== undefined), { endStream: body === null });
-  } catch (error) {
-    const { kind, spec } = classifyUpstreamError(error);
-    return finish({ status: spec.status, errorKind: kind, latencyMs: latency() }, spec, error);
+  constructor(ctx: AttemptContext, metrics: Metrics) {
+    this.#ctx = ctx;
+    this.#metrics = metrics;
   }
-  if (ctx.headersTimeoutMs !== undefined) stream.setTimeout(ctx.headersTimeoutMs, () => httpStatus === 0 && stream.close(constants.NGHTTP2_CANCEL));
-  res.once('close', () => {
-    if (res.writableFinished || isDone) return;
-    // the client cancelled the call: cancel it at the backend too
-    stream.close(constants.NGHTTP2_CANCEL);
-    finish({ status: Errors.clientAborted.status, errorKind: ErrorKind.aborted, latencyMs: latency() }, Errors.clientAborted, undefined);
-  });
 
-  stream.on('response', (h: IncomingHttpHeaders, flags: number) => {
-    httpStatus = Number(h[':status']);
-    grpcStatus = grpcStatusOf(h);
-    if (ctx.isDraining()) res.shouldKeepAlive = false;
-    const out = clientHeaders(h, ctx);
-    if ((flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 && grpcStatus !== undefined) {
+  start(headers: string[], body: Readable | Buffer | null): void {
+    const ctx = this.#ctx;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = sessionFor(ctx.backend).request(upstreamHeaders(ctx.req, headers, ctx.backend.tls !== undefined), { endStream: body === null });
+    } catch (error) {
+      const { kind, spec } = classifyUpstreamError(error);
+      return this.#finish({ status: spec.status, errorKind: kind, latencyMs: this.#latency() }, spec, error);
+    }
+    this.#stream = stream;
+    if (ctx.headersTimeoutMs !== undefined) stream.setTimeout(ctx.headersTimeoutMs, () => this.#httpStatus === 0 && stream.close(constants.NGHTTP2_CANCEL));
+    ctx.res.once('close', () => this.#onClientClose());
+    stream.on('response', (h: IncomingHttpHeaders, flags: number) => this.#onResponse(h, flags));
+    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
+    stream.on('trailers', (trailers: IncomingHttpHeaders) => this.#onTrailers(trailers));
+    stream.once('end', () => this.#onEnd());
+    stream.once('error', (error: Error & { code?: string }) => this.#onError(error));
+    stream.once('close', () => this.#onClose());
+    if (Buffer.isBuffer(body)) stream.end(body);
+    else if (body !== null) body.pipe(stream);
+  }
+
+  #latency(): number {
+    return this.#ctx.now() - this.#ctx.startMs;
+  }
+
+  #onClientClose(): void {
+    const res = this.#ctx.res;
+    if (res.writableFinished || this.#isDone) return;
+    // the client cancelled the call: cancel it at the backend too
+    this.#stream?.close(constants.NGHTTP2_CANCEL);
+    this.#finish({ status: Errors.clientAborted.status, errorKind: ErrorKind.aborted, latencyMs: this.#latency() }, Errors.clientAborted, undefined);
+  }
+
+  #onResponse(h: IncomingHttpHeaders, flags: number): void {
+    const { res } = this.#ctx;
+    this.#httpStatus = Number(h[':status']);
+    this.#grpcStatus = grpcStatusOf(h);
+    if (this.#ctx.isDraining()) res.shouldKeepAlive = false;
+    const out = clientHeaders(h, this.#ctx);
+    if ((flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 && this.#grpcStatus !== undefined) {
       // a trailers-only response (the call failed before any message): the compat API cannot send
       // one, so its status goes out as trailers after empty headers, which gRPC clients accept too
       const trailers: Record<string, string> = {};
@@ -127,37 +148,54 @@ export function forwardGrpc(ctx: AttemptContext, headers: string[], body: Readab
       }
       res.addTrailers(trailers);
     }
-    res.writeHead(httpStatus, out);
-  });
-  stream.on('data', (chunk: Buffer) => {
-    facts.bytesOut += chunk.length;
-    if (!res.write(chunk)) {
-      stream.pause();
-      res.once('drain', () => stream.resume());
-    }
-  });
-  stream.on('trailers', (trailers: IncomingHttpHeaders) => {
-    grpcStatus = grpcStatusOf(trailers) ?? grpcStatus;
-    const relayed: Record<string, string> = {};
-    for (const [name, value] of Object.entries(trailers)) if (!name.startsWith(':') && value !== undefined) relayed[name] = Array.isArray(value) ? value.join(', ') : String(value);
-    res.addTrailers(relayed);
-  });
-  stream.once('end', () => {
-    res.end();
-    const status = grpcStatus === undefined ? httpStatus : httpStatusOfGrpc(grpcStatus);
-    finish({ status, errorKind: ErrorKind.none, latencyMs: latency() }, undefined, undefined);
-  });
-  stream.once('error', (error: Error & { code?: string }) => {
-    const { kind, spec } = classifyUpstreamError(error);
-    finish({ status: httpStatus !== 0 ? httpStatus : spec.status, errorKind: kind, latencyMs: latency() }, spec, error);
-  });
-  stream.once('close', () => {
-    // closed without 'end' or 'error': reset by the backend (RST_STREAM) or a session that went away
-    if (isDone) return;
-    const error = Object.assign(new Error(`gRPC stream closed by the backend (code ${stream.rstCode ?? 'none'})`), { code: 'ECONNRESET' });
-    finish({ status: httpStatus !== 0 ? httpStatus : Errors.upstreamReset.status, errorKind: ErrorKind.reset, latencyMs: latency() }, Errors.upstreamReset, error);
-  });
+    res.writeHead(this.#httpStatus, out);
+  }
 
-  if (Buffer.isBuffer(body)) stream.end(body);
-  else if (body !== null) body.pipe(stream);
+  #onData(chunk: Buffer): void {
+    this.#facts.bytesOut += chunk.length;
+    const stream = this.#stream;
+    if (!this.#ctx.res.write(chunk) && stream !== undefined) {
+      // backpressure: stop reading the backend until the client catches up
+      stream.pause();
+      this.#ctx.res.once('drain', () => stream.resume());
+    }
+  }
+
+  #onTrailers(trailers: IncomingHttpHeaders): void {
+    this.#grpcStatus = grpcStatusOf(trailers) ?? this.#grpcStatus;
+    const relayed: Record<string, string> = {};
+    for (const [name, value] of Object.entries(trailers)) {
+      if (!name.startsWith(':') && value !== undefined) relayed[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    }
+    this.#ctx.res.addTrailers(relayed);
+  }
+
+  #onEnd(): void {
+    this.#ctx.res.end();
+    const status = this.#grpcStatus === undefined ? this.#httpStatus : httpStatusOfGrpc(this.#grpcStatus);
+    this.#finish({ status, errorKind: ErrorKind.none, latencyMs: this.#latency() }, undefined, undefined);
+  }
+
+  #onError(error: Error & { code?: string }): void {
+    const { kind, spec } = classifyUpstreamError(error);
+    this.#finish({ status: this.#httpStatus !== 0 ? this.#httpStatus : spec.status, errorKind: kind, latencyMs: this.#latency() }, spec, error);
+  }
+
+  #onClose(): void {
+    // closed without 'end' or 'error': reset by the backend (RST_STREAM) or a session that went away
+    if (this.#isDone) return;
+    const error = Object.assign(new Error(`gRPC stream closed by the backend (code ${this.#stream?.rstCode ?? 'none'})`), { code: 'ECONNRESET' });
+    this.#finish({ status: this.#httpStatus !== 0 ? this.#httpStatus : Errors.upstreamReset.status, errorKind: ErrorKind.reset, latencyMs: this.#latency() }, Errors.upstreamReset, error);
+  }
+
+  #finish(outcome: Outcome, error: ErrorSpec | undefined, cause: unknown): void {
+    if (this.#isDone) return;
+    this.#isDone = true;
+    this.#metrics.grpcResponses.inc({ backend: this.#ctx.backend.id, grpc_status: String(this.#grpcStatus ?? 14) });
+    this.#ctx.onDone(outcome, error, cause, this.#facts);
+  }
+}
+
+export function forwardGrpc(ctx: AttemptContext, headers: string[], body: Readable | Buffer | null, metrics: Metrics): void {
+  new GrpcAttempt(ctx, metrics).start(headers, body);
 }
