@@ -1,5 +1,5 @@
-// gRPC pass-through with the real `sibyl` binary and @grpc/grpc-js on both sides: unary and
-// server-streaming calls pass with their trailers, over h2c and over TLS, and a backend whose calls
+// gRPC pass-through with the real `sibyl` binary and @grpc/grpc-js on both sides: unary,
+// server-streaming and bidirectional calls pass with their trailers, over h2c and over TLS, and a backend whose calls
 // fail with UNAVAILABLE is ejected by the outlier detector although every HTTP status was 200.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -28,6 +28,7 @@ const json = {
 const echoService = {
   unary: { path: '/sibyl.test.Echo/Unary', requestStream: false, responseStream: false, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
   serverStream: { path: '/sibyl.test.Echo/ServerStream', requestStream: false, responseStream: true, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
+  chat: { path: '/sibyl.test.Echo/Chat', requestStream: true, responseStream: true, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
 } as const satisfies grpc.ServiceDefinition;
 
 const EchoClient = grpc.makeGenericClientConstructor(echoService, 'Echo');
@@ -57,6 +58,12 @@ async function startGrpcBackend(t: TestContext, name: string, isFailing = false,
       backend.calls++;
       for (let i = 0; i < (call.request.count ?? 1); i++) call.write({ text: call.request.text, servedBy: name, index: i });
       call.end(trailer());
+    },
+    chat(call: grpc.ServerDuplexStream<EchoRequest, EchoReply>) {
+      backend.calls++;
+      let index = 0;
+      call.on('data', (r: EchoRequest) => call.write({ text: r.text, servedBy: name, index: index++ }));
+      call.on('end', () => call.end(trailer()));
     },
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
@@ -96,7 +103,7 @@ async function serve(t: TestContext, text: string): Promise<SibylProcess> {
   return sibyl;
 }
 
-test('gRPC unary and server-streaming calls pass through Sibyl over h2c, trailers included', async (t) => {
+test('gRPC unary, server-streaming and bidirectional calls pass through Sibyl over h2c, trailers included', async (t) => {
   const a = await startGrpcBackend(t, 'a');
   const b = await startGrpcBackend(t, 'b');
   const sibyl = await serve(t, grpcToml([a, b]));
@@ -120,7 +127,20 @@ test('gRPC unary and server-streaming calls pass through Sibyl over h2c, trailer
 
   const ok = ((await metricValue(sibyl.adminUrl, 'sibyl_grpc_responses_total', { backend: 'a', grpc_status: '0' })) ?? 0) + ((await metricValue(sibyl.adminUrl, 'sibyl_grpc_responses_total', { backend: 'b', grpc_status: '0' })) ?? 0);
   assert.equal(ok, 7);
-  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_protocol_requests_total', { protocol: 'h2c' }), 7);
+
+  // bidirectional streaming: each message answered while the request stream is still open
+  const chat = (client as unknown as Record<string, () => grpc.ClientDuplexStream<EchoRequest, EchoReply>>).chat!();
+  const echoes: string[] = [];
+  const chatDone = new Promise<grpc.StatusObject>((resolve) => chat.on('status', resolve));
+  for (const text of ['one', 'two', 'three']) {
+    const echoed = new Promise<void>((resolve) => chat.once('data', (r: EchoReply) => (echoes.push(r.text), resolve())));
+    chat.write({ text });
+    await echoed;
+  }
+  chat.end();
+  assert.equal((await chatDone).code, grpc.status.OK);
+  assert.deepEqual(echoes, ['one', 'two', 'three']);
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_protocol_requests_total', { protocol: 'h2c' }), 8);
 });
 
 test('gRPC over TLS to Sibyl (ALPN h2) reaches an h2c backend', { skip: skipUnlessTool('openssl', OPENSSL) }, async (t) => {
