@@ -107,7 +107,7 @@ class GrpcAttempt {
       return this.#finish({ status: spec.status, errorKind: kind, latencyMs: this.#latency() }, spec, error);
     }
     this.#stream = stream;
-    if (ctx.headersTimeoutMs !== undefined) stream.setTimeout(ctx.headersTimeoutMs, () => this.#httpStatus === 0 && stream.close(constants.NGHTTP2_CANCEL));
+    stream.setTimeout(ctx.headersTimeoutMs ?? ctx.backend.headersTimeoutMs, () => this.#onHeadersTimeout());
     ctx.res.once('close', () => this.#onClientClose());
     stream.on('response', (h: IncomingHttpHeaders, flags: number) => this.#onResponse(h, flags));
     stream.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -121,6 +121,13 @@ class GrpcAttempt {
 
   #latency(): number {
     return this.#ctx.now() - this.#ctx.startMs;
+  }
+
+  /** [retry] per_try_timeout, else [proxy] response_header_timeout: no response headers in time is a 504, as on the HTTP/1.1 path. */
+  #onHeadersTimeout(): void {
+    if (this.#httpStatus !== 0) return;
+    this.#finish({ status: Errors.upstreamTimeout.status, errorKind: ErrorKind.timeout, latencyMs: this.#latency() }, Errors.upstreamTimeout, new Error('no gRPC response headers within per_try_timeout'));
+    this.#stream?.close(constants.NGHTTP2_CANCEL);
   }
 
   #onClientClose(): void {

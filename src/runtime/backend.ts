@@ -38,6 +38,8 @@ export class Backend implements Candidate {
   readonly pool: Pool;
   /** TLS to this backend; the gRPC path (node:http2) connects with it too. */
   readonly tls: UpstreamTls | undefined;
+  /** [proxy] response_header_timeout, for the gRPC path (the pool applies it itself). */
+  readonly headersTimeoutMs: number;
   weight: number;
   effectiveWeight: number;
   inFlight = 0;
@@ -62,6 +64,7 @@ export class Backend implements Candidate {
     this.id = spec.name;
     this.key = backendKey(spec, poolOptions.tls !== undefined);
     this.tls = poolOptions.tls;
+    this.headersTimeoutMs = poolOptions.headersTimeoutMs;
     this.host = spec.host;
     this.port = spec.port;
     this.address = spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;

@@ -52,7 +52,9 @@ async function startGrpcBackend(t: TestContext, name: string, isFailing = false,
     unary(call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) {
       backend.calls++;
       if (backend.isFailing) return callback({ code: grpc.status.UNAVAILABLE, details: `${name} is down` });
-      callback(null, { text: call.request.text, servedBy: name }, trailer());
+      const answer = (): void => callback(null, { text: call.request.text, servedBy: name }, trailer());
+      if (call.request.text === 'slow') setTimeout(answer, 1500);
+      else answer();
     },
     serverStream(call: grpc.ServerWritableStream<EchoRequest, EchoReply>) {
       backend.calls++;
@@ -198,4 +200,17 @@ test('gRPC to a TLS backend under [upstream_tls] (ALPN h2, verified against the 
   const { replies, status } = await serverStream(client, 'to tls', 3);
   assert.equal(replies.length, 3);
   assert.equal(status.code, grpc.status.OK);
+});
+
+test('a gRPC backend slower than [retry] per_try_timeout gives a timeout outcome, not a hang', async (t) => {
+  const a = await startGrpcBackend(t, 'a');
+  const sibyl = await serve(t, grpcToml([a], '[retry]\nper_try_timeout = "200ms"'));
+  const client = new EchoClient(new URL(sibyl.proxyUrl).host, grpc.credentials.createInsecure());
+  t.after(() => client.close());
+  const startedMs = Date.now();
+  const { error } = await unary(client, 'slow');
+  assert.ok(error !== undefined, 'the call fails');
+  assert.ok(Date.now() - startedMs < 1400, `failed after ${Date.now() - startedMs} ms, before the backend answered`);
+  await eventually(async () => (await metricValue(sibyl.adminUrl, 'sibyl_proxy_upstream_errors_total', { backend: 'a', error_kind: 'timeout' })) === 1, 5000);
+  assert.equal((await unary(client, 'fast')).error, undefined, 'the next call passes');
 });
