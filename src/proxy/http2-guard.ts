@@ -38,6 +38,8 @@ export function headerListBytes(rawHeaders: readonly string[]): number {
 
 interface SessionState {
   openStreams: number;
+  /** Highest client stream id seen: a gap to the next one is streams nghttp2 refused before Node saw them. */
+  lastStreamId: number;
   windowStartMs: number;
   resets: number;
 }
@@ -75,7 +77,7 @@ export class Http2Guard {
   }
 
   #track(session: ServerHttp2Session): void {
-    const state: SessionState = { openStreams: 0, windowStartMs: performance.now(), resets: 0 };
+    const state: SessionState = { openStreams: 0, lastStreamId: -1, windowStartMs: performance.now(), resets: 0 };
     this.#sessions.set(session, state);
     this.#metrics.http2Sessions.inc();
     session.once('close', () => {
@@ -90,6 +92,12 @@ export class Http2Guard {
   }
 
   #onStream(session: ServerHttp2Session, state: SessionState, stream: ServerHttp2Stream): void {
+    const id = stream.id ?? state.lastStreamId + 2;
+    // client streams are odd and increasing; the ones in between never reached Node: nghttp2 refused
+    // them (beyond max_concurrent_streams, or a header list above its hard cap)
+    const refused = (id - state.lastStreamId) / 2 - 1;
+    if (refused > 0) this.#metrics.http2Abuse.inc({ kind: 'refused' }, refused);
+    state.lastStreamId = Math.max(state.lastStreamId, id);
     state.openStreams++;
     stream.once('close', () => state.openStreams--);
     if (state.openStreams > this.#limits.maxConcurrentStreams) {

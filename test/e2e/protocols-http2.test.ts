@@ -140,6 +140,10 @@ test('a header list above max_header_list_bytes gets 431 and is counted', { skip
   assert.equal(a.seen.length, 0);
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_http2_abuse_total', { kind: 'header_list_too_large' }), 1);
   assert.equal((await exchange(session, { ':path': '/small' })).headers[':status'], 200, 'the connection stays usable');
+  // above twice the limit nghttp2 resets the stream itself; the gap it leaves is counted
+  await assert.rejects(exchange(session, { ':path': '/huge', 'x-big': 'a'.repeat(12_000) }));
+  assert.equal((await exchange(session, { ':path': '/after' })).headers[':status'], 200);
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_http2_abuse_total', { kind: 'refused' }), 1);
 });
 
 test('SIGTERM drains h2 connections: a stream in flight finishes, then the session gets GOAWAY', { skip }, async (t) => {
