@@ -74,6 +74,7 @@ export const backendSchema = z
     name: z.string().min(1).optional().describe('Name used in logs, metrics and the admin API; unique. Defaults to the address.'),
     address: address('backend').describe('Where the backend listens. Unique among backends.'),
     weight: z.int().min(0).max(10_000).default(1).describe('Relative share of traffic for weighted strategies; 0 sends it no new requests.'),
+    tls: z.boolean().optional().describe('Reach this backend over TLS, verified with the `[upstream_tls]` settings; unset: `[upstream_tls] enabled`.'),
   })
   .describe('A backend server. At least one is required, from the file or `SIBYL_BACKEND_ADDRESSES`.');
 

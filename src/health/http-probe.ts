@@ -3,7 +3,6 @@
 // sees what a new client would, not a pooled socket that happens to still be open.
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ConnectionOptions } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import type { HealthProbe, ProbeTarget } from './probe.ts';
 
@@ -14,12 +13,10 @@ export interface HttpProbeOptions {
   readonly expectedStatusMax: number;
   /** Host header to send; defaults to the target's host:port. */
   readonly hostHeader?: string;
-  /** HTTPS towards this host with these options ([upstream_tls]); undefined: HTTP. */
-  readonly tlsFor?: (host: string) => ConnectionOptions;
 }
 
 export function createHttpProbe(options: HttpProbeOptions): HealthProbe {
-  const { path, expectedStatusMin, expectedStatusMax, hostHeader, tlsFor } = options;
+  const { path, expectedStatusMin, expectedStatusMax, hostHeader } = options;
   const headers: Record<string, string> = { 'user-agent': 'sibyl-health-check' };
   if (hostHeader !== undefined) headers.host = hostHeader;
 
@@ -35,7 +32,8 @@ export function createHttpProbe(options: HttpProbeOptions): HealthProbe {
           resolve(healthy);
         };
         const requestOptions = { host: target.host, port: target.port, path, method: 'GET', agent: false, headers } as const;
-        const req = tlsFor === undefined ? request(requestOptions) : httpsRequest({ ...requestOptions, ...tlsFor(target.host) });
+        // a backend reached over TLS ([upstream_tls] or its own `tls`) is checked over TLS too
+        const req = target.tls === undefined ? request(requestOptions) : httpsRequest({ ...requestOptions, ...target.tls });
         const onAbort = (): void => {
           req.destroy();
           settle(false);

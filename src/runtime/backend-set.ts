@@ -3,7 +3,7 @@
 import { parseHostPort } from '../core/address.ts';
 import type { Config } from '../config/schema.ts';
 import { Backend, backendKey, type UpstreamPoolOptions } from './backend.ts';
-import { upstreamTlsFrom } from './upstream-tls.ts';
+import { isTlsBackend, upstreamTlsFrom } from './upstream-tls.ts';
 
 export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
   return {
@@ -12,7 +12,7 @@ export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
     headersTimeoutMs: config.proxy.responseHeaderTimeout,
     bodyTimeoutMs: config.proxy.upstreamBodyTimeout,
     keepAliveTimeoutMs: config.proxy.upstreamKeepAliveTimeout,
-    tls: upstreamTlsFrom(config),
+    tls: undefined,
   };
 }
 
@@ -24,6 +24,8 @@ export interface BackendSetChange {
 
 export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
   const poolOptions = upstreamPoolOptionsFrom(config);
+  // read (the CA file) only when some backend uses TLS
+  const tls = config.backends.some((b) => isTlsBackend(config, b)) ? upstreamTlsFrom(config) : undefined;
   const backends: Backend[] = [];
   const added: Backend[] = [];
   const keep = new Set<string>();
@@ -31,11 +33,12 @@ export function buildBackendSet(config: Config, live: ReadonlyMap<string, Backen
     // the schema validated the address; parseHostPort cannot fail here
     const hp = parseHostPort(b.address) ?? { host: '127.0.0.1', port: 0 };
     const spec = { name: b.name, host: hp.host, port: hp.port, weight: b.weight };
-    const key = backendKey(spec, poolOptions.tls !== undefined);
+    const isTls = isTlsBackend(config, b);
+    const key = backendKey(spec, isTls);
     keep.add(key);
     let backend = live.get(key);
     if (backend === undefined) {
-      backend = new Backend(spec, poolOptions, now);
+      backend = new Backend(spec, { ...poolOptions, tls: isTls ? tls : undefined }, now);
       added.push(backend);
     } else {
       backend.weight = spec.weight;

@@ -8,9 +8,9 @@ import { createHealthState } from '../health/health-state.ts';
 import { createHttpProbe } from '../health/http-probe.ts';
 import { createOutlierDetector } from '../health/outlier-detector.ts';
 import { slowStartFactor } from '../health/slow-start.ts';
-import { tlsConnectOptions, upstreamTlsFrom } from './upstream-tls.ts';
 import { createTcpProbe } from '../health/tcp-probe.ts';
 import type { Backend } from './backend.ts';
+import { tlsConnectOptions } from './upstream-tls.ts';
 import { EventRing } from './event-ring.ts';
 import type { EligibleSet } from './generation.ts';
 
@@ -144,14 +144,13 @@ export class HealthSupervisor {
 
   #configureChecker(config: Config): void {
     const h = config.health;
-    const tls = upstreamTlsFrom(config);
-    const signature = JSON.stringify([h, tls]);
+    const signature = JSON.stringify(h);
     if (signature !== this.#checkerSignature) {
       this.#checkerSignature = signature;
       void this.#checker?.stop();
       this.#checker = undefined;
       if (h.enabled) {
-        const probe = h.kind === 'tcp' ? createTcpProbe() : createHttpProbe({ path: h.path, expectedStatusMin: h.expectedStatus.min, expectedStatusMax: h.expectedStatus.max, ...(tls === undefined ? {} : { tlsFor: (host: string) => tlsConnectOptions(tls, host) }) });
+        const probe = h.kind === 'tcp' ? createTcpProbe() : createHttpProbe({ path: h.path, expectedStatusMin: h.expectedStatus.min, expectedStatusMax: h.expectedStatus.max });
         this.#checker = new ActiveHealthChecker(
           { intervalMs: h.interval, timeoutMs: h.timeout, jitterFraction: h.jitter },
           { clock: this.#deps.clock, rng: this.#deps.rng, probe, onResult: (id, ok) => this.#onProbe(id, ok) },
@@ -159,7 +158,7 @@ export class HealthSupervisor {
         if (this.#isStarted) this.#checker.start();
       }
     }
-    this.#checker?.setTargets(this.#backends.map((b) => ({ id: b.key, host: b.host, port: b.port })));
+    this.#checker?.setTargets(this.#backends.map((b) => ({ id: b.key, host: b.host, port: b.port, tls: b.tls === undefined ? undefined : tlsConnectOptions(b.tls, b.host) })));
   }
 
   #onProbe(key: string, success: boolean): void {

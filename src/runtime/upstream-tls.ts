@@ -11,10 +11,15 @@ export interface UpstreamTls {
   readonly rejectUnauthorized: boolean;
 }
 
-export function upstreamTlsFrom(config: Config): UpstreamTls | undefined {
+/** The [upstream_tls] settings, whether or not they are on for every backend (one may ask with `tls = true`). */
+export function upstreamTlsFrom(config: Config): UpstreamTls {
   const u = config.upstreamTls;
-  if (!u.enabled) return undefined;
   return Object.freeze({ ca: u.caFile === undefined ? undefined : readFileSync(u.caFile, 'utf8'), servername: u.serverName, rejectUnauthorized: u.verify });
+}
+
+/** A backend's own `tls` wins over [upstream_tls] enabled. */
+export function isTlsBackend(config: Config, backend: { tls?: boolean | undefined }): boolean {
+  return backend.tls ?? config.upstreamTls.enabled;
 }
 
 /** node:tls / undici connect options for one backend. */

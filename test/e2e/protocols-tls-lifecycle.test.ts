@@ -102,13 +102,13 @@ test('a certificate file broken on disk keeps the old certificate in use and cou
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_tls_certificate_reloads_total', { result: 'failed' }), 1, 'an unchanged broken file is not retried and recounted');
 });
 
-test('examples/tls.toml validates once its certificate files exist', { skip }, async () => {
+test('examples/tls/sibyl.toml validates once its certificate files exist', { skip }, async () => {
   const { readFile, copyFile } = await import('node:fs/promises');
   const ca = await createTestCa();
   const main = await issueCertificate(ca, 'default', ['localhost']);
   const api = await issueCertificate(ca, 'api', ['api.example.com']);
   await copyFile(ca.certFile, `${ca.dir}/internal-ca.pem`);
-  const example = await readFile(new URL('../../examples/tls.toml', import.meta.url), 'utf8');
+  const example = await readFile(new URL('../../examples/tls/sibyl.toml', import.meta.url), 'utf8');
   const configPath = await writeTempConfig(example.replaceAll('/etc/sibyl/tls/', `${ca.dir}/`));
   const result = await runSibyl(['validate', '--config', configPath]);
   assert.equal(result.code, 0, result.stdout + result.stderr);

@@ -85,7 +85,7 @@ test('min_version TLSv1.3 refuses a TLS 1.2 client and counts the failed handsha
   await eventually(async () => ((await metricValue(sibyl.adminUrl, 'sibyl_tls_handshake_errors_total', { reason: 'protocol_version' })) ?? 0) >= 1, 5000);
 });
 
-test('[upstream_tls] proxies to HTTPS backends, verifying them against the CA file and server name', { skip }, async (t) => {
+test('[upstream_tls] and a backend\'s own `tls` reach HTTPS backends, verified against the CA file and server name', { skip }, async (t) => {
   const ca = await createTestCa();
   const otherCa = await createTestCa();
   const backendCert = await issueCertificate(ca, 'backend', ['backend.test']);
@@ -117,6 +117,23 @@ test('[upstream_tls] proxies to HTTPS backends, verifying them against the CA fi
   const refused = await fetch(`${untrusted.proxyUrl}/nope`);
   assert.equal(refused.status, 502);
   assert.equal(seen.length, 1);
+
+  // a mixed pool: [upstream_tls] off, one backend with its own `tls = true`, one cleartext
+  const [plain] = (await backends(t, ['plain'])) as [TestBackend];
+  const mixed = await startSibyl(
+    testConfig(
+      `[health]\ninterval = "200ms"\ntimeout = "100ms"\nhealthy_threshold = 1\n[upstream_tls]\nca_file = "${ca.certFile}"\nserver_name = "backend.test"\n` +
+        `[[backends]]\nname = "tls"\naddress = "${address}"\ntls = true\n${backendsToml([plain])}`,
+    ),
+  );
+  t.after(() => mixed.stop());
+  const bodies = await Promise.all(Array.from({ length: 4 }, async (_, i) => (await fetch(`${mixed.proxyUrl}/mixed${i}`)).text()));
+  assert.equal(bodies.filter((b) => b.startsWith('secure backend /mixed')).length, 2);
+  assert.equal(bodies.filter((b) => b.startsWith('plain:GET:/mixed')).length, 2);
+  for (const name of ['tls', 'plain']) {
+    await eventually(async () => ((await metricValue(mixed.adminUrl, 'sibyl_health_checks_total', { backend: name, result: 'success' })) ?? 0) >= 1, 5000);
+    assert.equal(await metricValue(mixed.adminUrl, 'sibyl_health_checks_total', { backend: name, result: 'failure' }), undefined, `${name} probed in its own protocol`);
+  }
 });
 
 test('a client that never finishes its handshake is cut after client_header_timeout and counted', { skip }, async (t) => {
