@@ -60,7 +60,7 @@ export const http2Schema = z
 
 export const upstreamTlsSchema = z
   .strictObject({
-    enabled: z.boolean().default(false).describe('Connect to every backend over TLS (HTTPS; gRPC backends by ALPN h2).'),
+    enabled: z.boolean().default(false).describe('Connect to every backend over TLS (HTTPS; gRPC by ALPN h2), except those with their own `tls = false`. The other keys apply to every TLS backend, also one with `tls = true` while this is off.'),
     verify: z.boolean().default(true).describe('Verify the backend\'s certificate chain and name. Turn off only for tests.'),
     caFile: filePath().optional().describe('PEM file of the CA certificates trusted for backends; unset: the system\'s CA store.'),
     serverName: z.string().min(1).optional().describe('SNI name sent to (and verified against) every backend; unset: the backend\'s host.'),
