@@ -21,6 +21,7 @@ export function listenerOptionsFrom(config: Config): ListenerOptions {
         : undefined,
     isHttp2Enabled: h.enabled,
     isH2cEnabled: h.allowH2c,
+    prefaceTimeoutMs: config.proxy.clientHeaderTimeout,
     http2: {
       maxConcurrentStreams: h.maxConcurrentStreams,
       initialWindowSize: h.initialWindowSize,

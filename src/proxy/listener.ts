@@ -26,6 +26,8 @@ export interface ListenerOptions {
   readonly isHttp2Enabled: boolean;
   /** Without TLS: accept h2 with prior knowledge. */
   readonly isH2cEnabled: boolean;
+  /** With h2c: how long a new connection may take to show which protocol it speaks. */
+  readonly prefaceTimeoutMs: number;
   readonly http2: Http2Limits;
 }
 
@@ -182,13 +184,18 @@ export class ProtocolListener {
     const [http1Listener] = server.listeners('connection') as ((socket: Socket) => void)[];
     if (http1Listener === undefined) throw new Error('node:http server without its connection listener');
     server.removeListener('connection', http1Listener);
+    const prefaceTimeoutMs = this.#options.prefaceTimeoutMs;
     server.prependListener('connection', (socket: Socket) => {
       let seen: Buffer = Buffer.alloc(0);
+      // a client that sends nothing (or half a preface) is not yet any server's: cut it here
+      const timer = setTimeout(() => socket.destroy(), prefaceTimeoutMs);
+      socket.once('close', () => clearTimeout(timer));
       const onData = (chunk: Buffer): void => {
         seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
         const n = Math.min(seen.length, H2_PREFACE.length);
         const isPrefix = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
         if (isPrefix && seen.length < H2_PREFACE.length) return;
+        clearTimeout(timer);
         socket.off('data', onData);
         socket.pause();
         if (isPrefix) {

@@ -107,6 +107,21 @@ test('h2c with prior knowledge and HTTP/1.1 share one cleartext port when allow_
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_protocol_requests_total', { protocol: 'http1' }), 1);
 });
 
+test('with allow_h2c, a connection that never shows its protocol is cut after client_header_timeout', { timeout: 20_000 }, async (t) => {
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const sibyl = await startSibyl(testConfig(`[health]\nenabled = false\n[http2]\nallow_h2c = true\n${backendsToml([a])}`, { proxy: 'client_header_timeout = "300ms"\nclient_request_timeout = "1s"' }));
+  t.after(() => sibyl.stop());
+  const { connect: connectTcp } = await import('node:net');
+  for (const first of ['', 'PRI * HT']) {
+    const socket = connectTcp({ host: '127.0.0.1', port: Number(new URL(sibyl.proxyUrl).port) });
+    t.after(() => socket.destroy());
+    if (first !== '') socket.write(first);
+    const startedMs = Date.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    assert.ok(Date.now() - startedMs < 5000, `${JSON.stringify(first)}: closed after ${Date.now() - startedMs} ms`);
+  }
+});
+
 test('rapid reset: a client cancelling streams beyond the limit gets GOAWAY and is cut off', { skip }, async (t) => {
   const ca = await createTestCa();
   const [a] = (await backends(t, ['a'], 2000)) as [TestBackend];

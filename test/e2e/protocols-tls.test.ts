@@ -136,7 +136,7 @@ test('[upstream_tls] and a backend\'s own `tls` reach HTTPS backends, verified a
   }
 });
 
-test('a client that never finishes its handshake is cut after client_header_timeout and counted', { skip }, async (t) => {
+test('a client that never finishes its handshake is cut after client_header_timeout and counted', { skip, timeout: 20_000 }, async (t) => {
   const ca = await createTestCa();
   const cert = await issueCertificate(ca, 'server', ['localhost']);
   const [a] = (await backends(t, ['a'])) as [TestBackend];
