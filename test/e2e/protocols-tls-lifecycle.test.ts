@@ -49,6 +49,21 @@ test('a certificate swapped on disk is used for new handshakes under load, with 
   const keepAlive = new Agent({ connect: { ca: ca.certPem, servername: 'localhost' }, connections: 1 });
   t.after(() => keepAlive.close());
   assert.equal((await request(`https://127.0.0.1:${sibyl.port}/before`, { dispatcher: keepAlive })).statusCode, 200);
+  // and so must an HTTP/2 connection
+  const { connect: connectH2 } = await import('node:http2');
+  const h2 = connectH2(`https://localhost:${sibyl.port}`, { ca: ca.certPem });
+  h2.on('error', () => undefined);
+  t.after(() => h2.destroy());
+  const h2Get = (path: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const stream = h2.request({ ':path': path }, { endStream: true });
+      let status = 0;
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.resume();
+      stream.once('end', () => resolve(status));
+      stream.once('error', reject);
+    });
+  assert.equal(await h2Get('/h2-before'), 200);
 
   const failures: string[] = [];
   const serials = new Set<string>();
@@ -83,6 +98,7 @@ test('a certificate swapped on disk is used for new handshakes under load, with 
   const kept = await request(`https://127.0.0.1:${sibyl.port}/after`, { dispatcher: keepAlive });
   assert.equal(kept.statusCode, 200, 'the connection opened before the swap still works');
   await kept.body.dump();
+  assert.equal(await h2Get('/h2-after'), 200, 'the HTTP/2 connection opened before the swap still works');
 });
 
 test('a certificate file broken on disk keeps the old certificate in use and counts a failed reload', { skip }, async (t) => {
