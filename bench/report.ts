@@ -165,6 +165,8 @@ export function renderReport(results: BenchResults): string {
     '',
     `Machine: ${m.cores} cores (${m.cpuModel}), Linux ${m.kernel}, Node ${m.nodeVersion}, nginx ${m.nginxVersion ?? 'not installed'}, wrk ${m.wrkVersion ?? '?'}; run of ${results.startedAt}.`,
     '',
+    'HTTPS and HTTP/2 over TLS (Sibyl and nginx with the same certificate) are measured apart, by `npm run bench:protocols -- --write`: [benchmarks-protocols.md](benchmarks-protocols.md).',
+    '',
     ...(warnings.length > 0 ? [...warnings.flatMap((w) => [w, '']) ] : []),
     '## Method',
     '',

@@ -12,6 +12,7 @@ import { createAccessLog } from '../log/access-log.ts';
 import { createLogDestination, createLogger, type Logger } from '../log/logger.ts';
 import { createMetrics } from '../metrics/catalogue.ts';
 import { createPipeline } from '../proxy/pipeline.ts';
+import { ProtocolListener } from '../proxy/listener.ts';
 import { ProxyServer } from '../proxy/server.ts';
 import { TcpProxyServer } from '../proxy/tcp/tcp-proxy-server.ts';
 import { createUpgradeHandler } from '../proxy/websocket.ts';
@@ -19,6 +20,7 @@ import { loadCandidateModel, loadInitialModel } from '../runtime/model-loader.ts
 import { ModelCandidate } from '../runtime/model-candidate.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
+import { listenerOptionsFrom } from './protocols.ts';
 
 export interface InstanceOptions {
   readonly configPath: string | undefined;
@@ -67,7 +69,12 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   }
   const runtime = new Runtime(config, deps, retry);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
-  const proxy = config.proxy.kind === 'tcp' ? new TcpProxyServer({ runtime, metrics, logger }) : new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
+  const protocols = new ProtocolListener(listenerOptionsFrom(config), { metrics, logger, requestIdHeader: () => runtime.current.settings.requestIdHeader });
+  if (config.proxy.kind === 'http') await protocols.prepare();
+  const proxy =
+    config.proxy.kind === 'tcp'
+      ? new TcpProxyServer({ runtime, metrics, logger })
+      : new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }), createServer: protocols.createServer });
 
   let reloading: Promise<ReloadResult> | undefined;
   const reload = async (): Promise<ReloadResult> => {
@@ -76,6 +83,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     if (!result.ok) return runtime.rejectReload(formatProblems(options.configPath, result.problems).split('\n'));
     const applied = runtime.apply(result.config);
     proxy.applySettings(runtime.current.settings);
+    protocols.apply(listenerOptionsFrom(result.config));
     logger.level = result.config.log.level;
     return applied;
   };
@@ -102,7 +110,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   if (options.configPath !== undefined) {
     watcher = watchConfigFile(options.configPath, config.runtime.configWatchIntervalMillis, () => void triggerReload());
   }
-  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm, kind: config.proxy.kind }, 'sibyl is serving');
+  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm, kind: config.proxy.kind, tls: config.tls.enabled }, 'sibyl is serving');
 
   let stopping: Promise<{ isClean: boolean }> | undefined;
   const shutdown = (reason: string): Promise<{ isClean: boolean }> => {
@@ -110,6 +118,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       const cfg = runtime.config.runtime;
       logger.info({ reason, drainTimeoutMs: cfg.drainTimeoutMillis }, 'draining: not ready, no new connections, in-flight requests finish');
       watcher?.stop();
+      protocols.stop();
       const drained = await proxy.drain(cfg.drainTimeoutMillis);
       const background = Promise.all([runtime.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);
       const isBackgroundDone = await Promise.race([background.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), cfg.backgroundTimeoutMillis).unref())]);

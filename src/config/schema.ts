@@ -12,6 +12,7 @@ import { discoverySchema } from './schema-discovery.ts';
 import { checkTcpMode, tcpSchema } from './schema-tcp.ts';
 import { blueGreenSchema, createPoolSchema, experimentSchema, flagSchema, modelRolloutSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
 import { checkTraffic } from './checks-traffic.ts';
+import { http2Schema, tlsSchema, upstreamTlsSchema } from './schema-tls.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -45,7 +46,7 @@ export const proxySchema = z
     connectTimeout: duration().prefault('5s').describe('Time to open a connection to a backend; on expiry the attempt fails with 502.'),
     responseHeaderTimeout: duration().prefault('30s').describe('Time from sending the request to receiving the backend\'s response headers; on expiry 504. The upstream client (undici) checks it about once a second, so it fires up to ~1 s late.'),
     upstreamBodyTimeout: duration().prefault('60s').describe('Longest pause between two chunks of a backend\'s response body; on expiry the response is aborted.'),
-    clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. Must be <= `client_request_timeout`.'),
+    clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. With [tls], also the time to finish the TLS handshake. Must be <= `client_request_timeout`.'),
     clientRequestTimeout: duration().prefault('60s').describe('Time a client gets to send the complete request, body included; on expiry 408.'),
     keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests.'),
     upstreamKeepAliveTimeout: duration().prefault('4s').describe('How long an idle backend connection is kept in the pool; keep it below the backends\' own keep-alive timeout.'),
@@ -78,6 +79,7 @@ export const backendSchema = z
     name: z.string().min(1).optional().describe('Name used in logs, metrics and the admin API; unique. Defaults to the address.'),
     address: address('backend').describe('Where the backend listens. Unique among backends.'),
     weight: z.int().min(0).max(10_000).default(1).describe('Relative share of traffic for weighted strategies; 0 sends it no new requests.'),
+    tls: z.boolean().optional().describe('Reach this backend over TLS, verified with the `[upstream_tls]` settings; unset: `[upstream_tls] enabled`.'),
   })
   .describe('A backend server. At least one is required, from the file or `SIBYL_BACKEND_ADDRESSES`, unless [discovery] finds them (then none may be listed).');
 
@@ -193,6 +195,9 @@ export const configSchema = z
     shadows: z.array(shadowSchema).default([]).describe(shadowSchema.description ?? ''),
     flags: z.array(flagSchema).default([]).describe(flagSchema.description ?? ''),
     modelRollout: modelRolloutSchema.prefault({}),
+    tls: tlsSchema.prefault({}),
+    http2: http2Schema.prefault({}),
+    upstreamTls: upstreamTlsSchema.prefault({}),
   })
   .superRefine(checkBackendsSource, whenValid('discovery', 'backends'))
   .superRefine(checkTcpMode, whenValid('proxy.kind', 'strategy.algorithm', 'strategy.hashKey'))

@@ -3,7 +3,7 @@
 // and in-flight probes, which is why it is a class with a lifecycle.
 import type { Clock } from '../core/clock.ts';
 import type { Rng } from '../core/rng.ts';
-import type { HealthProbe } from './probe.ts';
+import type { HealthProbe, ProbeTarget } from './probe.ts';
 
 export interface ActiveHealthCheckerOptions {
   readonly intervalMs: number;
@@ -20,10 +20,8 @@ export interface ActiveHealthCheckerDeps {
   readonly onResult: (id: string, success: boolean) => void;
 }
 
-export interface HealthCheckTarget {
+export interface HealthCheckTarget extends ProbeTarget {
   readonly id: string;
-  readonly host: string;
-  readonly port: number;
 }
 
 interface Schedule {

@@ -2,6 +2,7 @@
 // HAProxy http-check expect status). A fresh connection each time (agent: false) so the probe
 // sees what a new client would, not a pooled socket that happens to still be open.
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { HealthProbe, ProbeTarget } from './probe.ts';
 
@@ -30,7 +31,9 @@ export function createHttpProbe(options: HttpProbeOptions): HealthProbe {
           signal.removeEventListener('abort', onAbort);
           resolve(healthy);
         };
-        const req = request({ host: target.host, port: target.port, path, method: 'GET', agent: false, headers });
+        const requestOptions = { host: target.host, port: target.port, path, method: 'GET', agent: false, headers } as const;
+        // a backend reached over TLS ([upstream_tls] or its own `tls`) is checked over TLS too
+        const req = target.tls === undefined ? request(requestOptions) : httpsRequest({ ...requestOptions, ...target.tls });
         const onAbort = (): void => {
           req.destroy();
           settle(false);

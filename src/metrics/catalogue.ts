@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createDiscoveryMetrics, createTcpMetrics } from './discovery-tcp-metrics.ts';
 import { createTrafficMetrics } from './traffic-metrics.ts';
+import { createProtocolMetrics } from './catalogue-protocols.ts';
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -66,6 +67,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     ...createDiscoveryMetrics(r),
     ...createTcpMetrics(r),
     ...createTrafficMetrics(r),
+    ...createProtocolMetrics(r),
     snapshotFailures: new Counter({ name: 'sibyl_model_snapshot_failures_total', help: 'Model snapshots that could not be saved.', registers: r }),
   };
   if (options.collectProcessMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'sibyl_process_' });

@@ -12,7 +12,8 @@ import type { Backend } from '../runtime/backend.ts';
 import type { Generation } from '../runtime/generation.ts';
 import type { Pool } from '../runtime/pool.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { forward, releaseHeld, type ResponseFacts } from './forward.ts';
+import { forward, releaseHeld, type AttemptContext, type ResponseFacts } from './forward.ts';
+import { forwardGrpc, isGrpcRequest } from './forward-grpc.ts';
 import { sendError } from './respond.ts';
 
 /** Backend state read when it was picked, for telemetry. */
@@ -64,6 +65,8 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
   const retry = s.retry;
   const tried: Backend[] = [];
   let retries = 0;
+  // gRPC needs HTTP/2 to the backend too; the attempt loop around it is the same
+  const send = isGrpcRequest(x.req) ? (ctx: AttemptContext, headers: string[], body: Readable | Buffer | null) => forwardGrpc(ctx, headers, body, deps.metrics) : forward;
 
   const finish = (backend: Backend, outcome: Outcome, error: ErrorSpec | undefined, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined): void => {
     if (facts.held !== undefined) releaseHeld(x.res, facts.held, deps.isDraining());
@@ -100,7 +103,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
     const attemptStartMs = deps.now();
     deps.metrics.backendAttempts.inc();
     deps.runtime.tally.backendAttempts++;
-    forward(
+    send(
       {
         req: x.req, res: x.res, backend, requestId: x.requestId, via: x.via, startMs: x.startMs, now: deps.now, isDraining: deps.isDraining,
         requestIdHeader: s.requestIdHeader,

@@ -44,10 +44,16 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
   let xff: string | undefined;
   let host: string | undefined;
   let via: string | undefined;
+  let authority: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     const lower = name.toLowerCase();
+    // HTTP/2 pseudo-headers: :authority becomes Host when the client sent none (RFC 9113 8.3.1)
+    if (lower.charCodeAt(0) === 58 /* ':' */) {
+      if (lower === ':authority') authority = value;
+      continue;
+    }
     if (HOP_BY_HOP.has(lower)) {
       if (!info.isUpgrade || (lower !== 'upgrade' && lower !== 'connection')) continue;
     }
@@ -64,6 +70,10 @@ export function upstreamRequestHeaders(raw: readonly string[], connection: strin
     }
     if (lower === 'host') host = value;
     out.push(name, value);
+  }
+  if (host === undefined && authority !== undefined) {
+    host = authority;
+    out.push('host', authority);
   }
   out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`);
   out.push('x-forwarded-proto', info.proto);

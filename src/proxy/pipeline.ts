@@ -237,7 +237,7 @@ export function createPipeline(deps: PipelineDeps) {
     const { req, res, generation, pool, requestId, startMs, attempt, clientIp, hashKey } = ctx;
     const s = generation.settings;
     const via = s.addViaHeader ? `1.1 sibyl` : undefined;
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp, proto: (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http', requestIdHeader: s.requestIdHeader, requestId, via, isUpgrade: false });
     const hasIdempotencyKey = s.retry !== undefined && req.headers[s.retry.idempotencyKeyHeader] !== undefined;
     if (s.retry !== undefined) runtime.retryBudget.deposit(now());
     const exchange = {

@@ -7,8 +7,9 @@ import { Errors, type ErrorSpec } from '../core/errors.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
+import type { ServerFactory } from './listener.ts';
 import { requestIdFrom } from './request-id.ts';
-import { sendRawError } from './respond.ts';
+import { sendError, sendRawError } from './respond.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
@@ -32,12 +33,13 @@ export class ProxyServer {
   #openConnections = 0;
   #isDraining = false;
 
-  constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler }) {
+  constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler; createServer?: ServerFactory }) {
     this.#metrics = deps.metrics;
     this.#runtime = deps.runtime;
     const s = deps.runtime.current.settings;
     const handler = deps.handler;
-    this.#server = createServer({
+    // HTTPS, HTTP/2 and h2c listeners come from the factory (listener.ts); same options, same handler
+    this.#server = (deps.createServer ?? createServer)({
       maxHeaderSize: s.maxHeaderBytes,
       requireHostHeader: false,
       joinDuplicateHeaders: false,
@@ -68,7 +70,10 @@ export class ProxyServer {
     this.#server.on('connect', (req: IncomingMessage, socket: Socket) => {
       this.#metrics.limitRejections.inc({ limit: 'not_a_proxy' });
       const settings = this.#runtime.current.settings;
-      sendRawError(socket, Errors.forbiddenProxy, requestIdFrom(req.headers[settings.requestIdHeader]), settings.requestIdHeader);
+      const requestId = requestIdFrom(req.headers[settings.requestIdHeader]);
+      // an HTTP/2 CONNECT (listener.ts) comes with its stream's response, not a socket
+      if (req.httpVersionMajor === 2) return sendError(socket as unknown as ServerResponse, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
+      sendRawError(socket, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
     });
   }
 

@@ -2,10 +2,12 @@
 // connection, then splice the two sockets. Sibyl does not parse frames.
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Errors } from '../core/errors.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { tlsConnectOptions } from '../runtime/upstream-tls.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { clientIpOf } from './pipeline.ts';
 import { requestIdFrom } from './request-id.ts';
@@ -27,13 +29,15 @@ export function createUpgradeHandler(deps: { runtime: Runtime; metrics: Metrics 
       sendRawError(socket, Errors.noBackend, requestId, s.requestIdHeader);
       return;
     }
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp: clientIpOf(req), proto: 'http', requestIdHeader: s.requestIdHeader, requestId, via: undefined, isUpgrade: true });
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers.connection, { clientIp: clientIpOf(req), proto: (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http', requestIdHeader: s.requestIdHeader, requestId, via: undefined, isUpgrade: true });
     let lines = `${req.method} ${req.url} HTTP/1.1\r\n`;
     for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    const upstream = connect({ host: backend.host, port: backend.port });
+    // [upstream_tls]: the handshake is replayed over TLS to the backend
+    const tls = backend.tls;
+    const upstream = tls === undefined ? connect({ host: backend.host, port: backend.port }) : connectTls({ host: backend.host, port: backend.port, ...tlsConnectOptions(tls, backend.host) });
     backend.inFlight++;
     let isOpen = false;
-    upstream.once('connect', () => {
+    upstream.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       isOpen = true;
       deps.metrics.websocketUpgrades.inc({ result: 'ok' });
       upstream.write(`${lines}\r\n`);

@@ -3,6 +3,7 @@
 import { parseHostPort } from '../core/address.ts';
 import type { Config } from '../config/schema.ts';
 import { Backend, backendKey, type UpstreamPoolOptions } from './backend.ts';
+import { isTlsBackend, upstreamTlsFrom } from './upstream-tls.ts';
 
 export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
   return {
@@ -11,6 +12,7 @@ export function upstreamPoolOptionsFrom(config: Config): UpstreamPoolOptions {
     headersTimeoutMs: config.proxy.responseHeaderTimeout,
     bodyTimeoutMs: config.proxy.upstreamBodyTimeout,
     keepAliveTimeoutMs: config.proxy.upstreamKeepAliveTimeout,
+    tls: undefined,
   };
 }
 
@@ -21,8 +23,10 @@ export interface BackendSetChange {
 }
 
 /** `list` is every backend of every pool (names are unique across pools); the default pool's may come from discovery. */
-export function buildBackendSet(config: Config, list: readonly { name: string; address: string; weight: number }[], live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
+export function buildBackendSet(config: Config, list: readonly { name: string; address: string; weight: number; tls?: boolean | undefined }[], live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
   const poolOptions = upstreamPoolOptionsFrom(config);
+  // read (the CA file) only when some backend uses TLS
+  const tls = list.some((b) => isTlsBackend(config, b)) ? upstreamTlsFrom(config) : undefined;
   const backends: Backend[] = [];
   const added: Backend[] = [];
   const keep = new Set<string>();
@@ -30,11 +34,12 @@ export function buildBackendSet(config: Config, list: readonly { name: string; a
     // the schema validated the address; parseHostPort cannot fail here
     const hp = parseHostPort(b.address) ?? { host: '127.0.0.1', port: 0 };
     const spec = { name: b.name, host: hp.host, port: hp.port, weight: b.weight };
-    const key = backendKey(spec);
+    const isTls = isTlsBackend(config, b);
+    const key = backendKey(spec, isTls);
     keep.add(key);
     let backend = live.get(key);
     if (backend === undefined) {
-      backend = new Backend(spec, poolOptions, now);
+      backend = new Backend(spec, { ...poolOptions, tls: isTls ? tls : undefined }, now);
       added.push(backend);
     } else {
       backend.weight = spec.weight;

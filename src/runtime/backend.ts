@@ -5,6 +5,7 @@ import type { Candidate } from '../balancer/balancer.ts';
 import { decayFactor, ewmaUpdate, peakEwmaUpdate } from '../core/ewma.ts';
 import { isServerFailure, type Outcome } from '../core/outcome.ts';
 import type { ConcurrencyLimiter } from '../protect/concurrency-limiter.ts';
+import { tlsConnectOptions, type UpstreamTls } from './upstream-tls.ts';
 
 export interface BackendSpec {
   readonly name: string;
@@ -19,10 +20,13 @@ export interface UpstreamPoolOptions {
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** TLS to the backend ([upstream_tls]); undefined: cleartext. */
+  readonly tls: UpstreamTls | undefined;
 }
 
-export function backendKey(spec: { name: string; host: string; port: number }): string {
-  return `${spec.name}|${spec.host}:${spec.port}`;
+/** Turning [upstream_tls] on or off makes a new Backend (a new pool), as a changed address does. */
+export function backendKey(spec: { name: string; host: string; port: number }, isTls = false): string {
+  return `${spec.name}|${isTls ? 'https://' : ''}${spec.host}:${spec.port}`;
 }
 
 export class Backend implements Candidate {
@@ -34,6 +38,10 @@ export class Backend implements Candidate {
   readonly pool: Pool;
   /** Name of the traffic pool ([[pools]]) the backend belongs to in the current generation. */
   poolName = 'default';
+  /** TLS to this backend; the gRPC path (node:http2) connects with it too. */
+  readonly tls: UpstreamTls | undefined;
+  /** [proxy] response_header_timeout, for the gRPC path (the pool applies it itself). */
+  readonly headersTimeoutMs: number;
   weight: number;
   effectiveWeight: number;
   inFlight = 0;
@@ -61,15 +69,18 @@ export class Backend implements Candidate {
   constructor(spec: BackendSpec, poolOptions: UpstreamPoolOptions, now: () => number) {
     this.#now = now;
     this.id = spec.name;
-    this.key = backendKey(spec);
+    this.key = backendKey(spec, poolOptions.tls !== undefined);
+    this.tls = poolOptions.tls;
+    this.headersTimeoutMs = poolOptions.headersTimeoutMs;
     this.host = spec.host;
     this.port = spec.port;
     this.address = spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
     this.weight = spec.weight;
     this.effectiveWeight = spec.weight;
-    this.pool = new Pool(`http://${this.address}`, {
+    const tls = poolOptions.tls === undefined ? {} : tlsConnectOptions(poolOptions.tls, spec.host);
+    this.pool = new Pool(`${poolOptions.tls === undefined ? 'http' : 'https'}://${this.address}`, {
       connections: poolOptions.connections,
-      connect: { timeout: poolOptions.connectTimeoutMs },
+      connect: { timeout: poolOptions.connectTimeoutMs, ...tls },
       headersTimeout: poolOptions.headersTimeoutMs,
       bodyTimeout: poolOptions.bodyTimeoutMs,
       keepAliveTimeout: poolOptions.keepAliveTimeoutMs,

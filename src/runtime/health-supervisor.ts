@@ -10,6 +10,7 @@ import { createOutlierDetector } from '../health/outlier-detector.ts';
 import { slowStartFactor } from '../health/slow-start.ts';
 import { createTcpProbe } from '../health/tcp-probe.ts';
 import type { Backend } from './backend.ts';
+import { tlsConnectOptions } from './upstream-tls.ts';
 import { EventRing } from './event-ring.ts';
 import type { EligibleSet } from './generation.ts';
 
@@ -159,7 +160,7 @@ export class HealthSupervisor {
         if (this.#isStarted) this.#checker.start();
       }
     }
-    this.#checker?.setTargets(this.#backends.map((b) => ({ id: b.key, host: b.host, port: b.port })));
+    this.#checker?.setTargets(this.#backends.map((b) => ({ id: b.key, host: b.host, port: b.port, tls: b.tls === undefined ? undefined : tlsConnectOptions(b.tls, b.host) })));
   }
 
   #onProbe(key: string, success: boolean): void {

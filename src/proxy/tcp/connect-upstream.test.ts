@@ -10,7 +10,7 @@ import { createRouter } from '../../traffic/router.ts';
 import { proxySettingsFrom } from '../../runtime/settings.ts';
 import { connectUpstream } from './connect-upstream.ts';
 
-const POOL = { connections: 1, connectTimeoutMs: 1000, headersTimeoutMs: 1000, bodyTimeoutMs: 1000, keepAliveTimeoutMs: 1000 };
+const POOL = { connections: 1, connectTimeoutMs: 1000, headersTimeoutMs: 1000, bodyTimeoutMs: 1000, keepAliveTimeoutMs: 1000, tls: undefined };
 
 async function listening(): Promise<Server> {
   const server = createServer((s) => s.end());
