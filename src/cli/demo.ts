@@ -12,6 +12,24 @@ function demoConfig(ports: number[], proxyPort: number, adminPort: number): stri
   const backends = ['alpha', 'beta', 'gamma-flaky']
     .map((name, i) => `[[backends]]\nname = "${name}"\naddress = "127.0.0.1:${ports[i]}"\nweight = 1\n`)
     .join('\n');
+  // a new version rolled out as a canary: 10, 25, 50, then 100 % of traffic, each step held for
+  // 20 s and checked every 5 s against the stable pool's limits (rolled back if it fails)
+  const canary = `
+[[pools]]
+name = "v2"
+[[pools.backends]]
+name = "delta-v2"
+address = "127.0.0.1:${ports[3]}"
+
+[[rollouts]]
+name = "delta-v2"
+stable = "default"
+canary = "v2"
+steps = [10, 25, 50, 100]
+step_duration = "20s"
+analysis_interval = "5s"
+min_samples = 10
+`;
   return `
 [proxy]
 listen_address = "127.0.0.1:${proxyPort}"
@@ -37,7 +55,8 @@ access_log = false
 [retry]
 window = "2s"
 
-${backends}`;
+${backends}
+${canary}`;
 }
 
 export async function demoCommand(options: { port?: string; adminPort?: string; rate?: string; durationSeconds?: string }): Promise<void> {
@@ -47,6 +66,8 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
     startDemoBackend({ name: 'beta', latencyMs: 8, failureRate: 0.05, failureStatus: 503 }, mathRng),
     // 500s: Sibyl does not retry them itself (retry_on_statuses is 502/503/504), so clients see them
     startDemoBackend({ name: 'gamma-flaky', latencyMs: 3, failureRate: 0.3, failureStatus: 500 }, mathRng),
+    // the new version, rolled out as a canary
+    startDemoBackend({ name: 'delta-v2', latencyMs: 4 }, mathRng),
   ]);
   const parsed = parseConfigText(demoConfig(backends.map((b) => b.port), Number(options.port ?? 0), Number(options.adminPort ?? 0)), 'demo', {});
   if (!parsed.ok) throw new Error(`demo config invalid: ${JSON.stringify(parsed.problems)}`);
@@ -60,12 +81,14 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
       'strategy power_of_two, ~40 req/s of traffic',
       'from two client populations: okhttp clients retry a 5xx up to twice, python clients never retry.',
       'Sibyl labels the retries it sees and learns online which responses get retried.',
+      'A new version (pool v2, backend delta-v2) is rolled out as a canary: 10, 25, 50, 100 %, 20 s a step.',
       `  dashboard ${adminUrl}/            open it in a browser: live backends, charts, defences, drain buttons`,
       `  proxy     ${proxyUrl}/            try: curl -i ${proxyUrl}/hello`,
       `  metrics   ${adminUrl}/metrics`,
       `  health    ${adminUrl}/health  ${adminUrl}/health/ready  ${adminUrl}/health/detailed`,
       `  backends  ${adminUrl}/api/backends   drain one: curl -X POST ${adminUrl}/api/backends/beta/drain`,
       `  model     ${adminUrl}/api/model   ask it: curl -XPOST ${adminUrl}/predict_retry -d '{"status_code":503,"user_agent_family":"okhttp"}'`,
+      `  rollout   ${adminUrl}/api/rollouts   pause it: curl -X POST ${adminUrl}/api/rollouts/delta-v2/pause`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),
@@ -77,6 +100,9 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
     const states = instance.runtime.current.backends.map((b) => `${b.id}${b.isEjected ? '(ejected)' : ''}${b.isDraining ? '(draining)' : ''}${b.isHealthy ? '' : '(unhealthy)'}`).join(' ');
     const own = instance.runtime.tally.backendAttempts - instance.runtime.tally.clientRequests;
     process.stdout.write(`[demo] sent ${t.sent} (${t.retriesSent} client retries; Sibyl retried ${Math.max(0, own)} itself)  status ${statuses}  served by: ${shares}  backends: ${states}  storm: ${instance.runtime.storm.state}\n`);
+    for (const r of instance.runtime.delivery.rollouts.views()) {
+      process.stdout.write(`[rollout] ${r.name}: ${r.phase}, step ${r.step}/${r.steps.length}, canary ${r.canaryPercent} % of traffic${r.reason === undefined ? '' : ` (${r.reason})`}\n`);
+    }
     const model = instance.runtime.retry?.report();
     if (model !== undefined) {
       const q = model.quality;

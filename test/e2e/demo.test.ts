@@ -17,5 +17,6 @@ test('sibyl demo serves traffic, reports it, and exits 0', () => {
   const sent = Number(/\[demo\] sent (\d+)/.exec(tallies.at(-1) ?? '')?.[1]);
   assert.ok(sent > 100, `requests sent through Sibyl: ${sent}`);
   assert.match(run.stdout, /\[model\] \d+ labels learned/);
+  assert.match(run.stdout, /\[rollout\] delta-v2: \w+, step \d\/4, canary \d+ % of traffic/);
   assert.match(run.stdout, /demo stopped\./);
 });
