@@ -17,6 +17,7 @@ import { createUpgradeHandler } from '../proxy/websocket.ts';
 import { loadInitialModel } from '../runtime/model-loader.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
+import { startSharedSync } from '../runtime/shared-sync.ts';
 
 export interface InstanceOptions {
   readonly configPath: string | undefined;
@@ -62,6 +63,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     retry = new RetryIntelligence(config, loaded.model, deps);
   }
   const runtime = new Runtime(config, deps, retry);
+  const sharedSync = await startSharedSync(config, runtime.rateLimits, deps);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
   const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
 
@@ -106,7 +108,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       logger.info({ reason, drainTimeoutMs: cfg.drainTimeoutMillis }, 'draining: not ready, no new connections, in-flight requests finish');
       watcher?.stop();
       const drained = await proxy.drain(cfg.drainTimeoutMillis);
-      const background = Promise.all([runtime.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);
+      const background = Promise.all([runtime.stop(), sharedSync?.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);
       const isBackgroundDone = await Promise.race([background.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), cfg.backgroundTimeoutMillis).unref())]);
       admin?.closeAllConnections();
       accessLog.close();

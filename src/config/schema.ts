@@ -8,6 +8,7 @@ import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis,
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
+import { checkSharedLimits, rateLimitsSchema, sharedSchema } from './schema-shared.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -170,6 +171,8 @@ export const configSchema = z
     model: modelSchema.prefault({}),
     loadShedding: loadSheddingSchema.prefault({}),
     coalescing: coalescingSchema.prefault({}),
+    rateLimits: rateLimitsSchema.prefault([]),
+    shared: sharedSchema.prefault({}),
   })
   .superRefine(
     (c, ctx) => {
@@ -178,7 +181,8 @@ export const configSchema = z
       }
     },
     whenValid('admin.enabled', 'admin.listenAddress', 'proxy.listenAddress'),
-  );
+  )
+  .superRefine(checkSharedLimits, whenValid('rateLimits', 'shared.redisUrl'));
 
 export type Config = z.output<typeof configSchema>;
 export type RuntimeConfig = Config['runtime'];
@@ -194,3 +198,5 @@ export type LogLevel = LogConfig['level'];
 export type RetryConfig = Config['retry'];
 export type TelemetryConfig = Config['telemetry'];
 export type ModelConfig = Config['model'];
+export type RateLimitConfig = Config['rateLimits'][number];
+export type SharedConfig = Config['shared'];

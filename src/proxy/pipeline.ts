@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
 import type { AttemptStart } from '../runtime/retry-intelligence.ts';
 import type { Generation } from '../runtime/generation.ts';
+import type { RateLimitRejection } from '../runtime/rate-limits.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
@@ -113,7 +114,7 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
-  function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number, attempt: AttemptStart | undefined): void {
+  function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number, attempt: AttemptStart | undefined, limited?: RateLimitRejection): void {
     const label = LIMIT_LABELS.get(spec);
     if (label !== undefined) metrics.limitRejections.inc({ limit: label });
     if (spec === Errors.noBackend) metrics.noBackend.inc();
@@ -128,8 +129,9 @@ export function createPipeline(deps: PipelineDeps) {
       record(req, s, requestId, undefined, { status: spec.status, errorKind, latencyMs: now() - startMs }, undefined, attempt, { bytesOut: 0, retryAfterSec: retryAfter, held: undefined }, undefined);
       return;
     }
-    sendError(res, spec, requestId, s.requestIdHeader);
-    record(req, s, requestId, undefined, { status: spec.status, errorKind: ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, NO_RESPONSE_FACTS, undefined);
+    sendError(res, spec, requestId, s.requestIdHeader, limited?.headers);
+    const facts = limited === undefined ? NO_RESPONSE_FACTS : { bytesOut: 0, retryAfterSec: limited.retryAfterSec, held: undefined };
+    record(req, s, requestId, undefined, { status: spec.status, errorKind: ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, facts, undefined);
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -146,6 +148,8 @@ export function createPipeline(deps: PipelineDeps) {
     runtime.tally.clientRequests++;
     if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.clientRetries++;
     if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
+    const limited = runtime.rateLimits.check({ url: req.url ?? '', clientIp, headers: req.headers, clientKey: attempt?.clientKey }, startMs);
+    if (limited !== undefined) return reject(req, res, s, requestId, limited.spec, startMs, attempt, limited);
 
     // a request without the configured hash header falls back to its client IP
     const hashKey = !s.needsHashKey ? '' : ((s.hashHeader !== undefined ? req.headers[s.hashHeader] : undefined) ?? clientIp).toString();

@@ -11,6 +11,7 @@ import { Generation } from './generation.ts';
 import { HealthSupervisor } from './health-supervisor.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
+import { RateLimits } from './rate-limits.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
 import { AdmissionQueue } from '../protect/admission-queue.ts';
 import { createConcurrencyLimiter, DEFAULT_LIMITER_OPTIONS } from '../protect/concurrency-limiter.ts';
@@ -56,6 +57,8 @@ export class Runtime {
   /** Load shedding: requests waiting for a backend slot, and the clients' learned patience. */
   readonly admission: AdmissionQueue;
   readonly patience = new PatienceEstimator(1000);
+  /** [[rate_limits]]: outlive generations, so that a reload keeps the buckets of unchanged limits. */
+  readonly rateLimits: RateLimits;
   #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0, clientSuccesses: 0 };
   #budgetSignature: string;
 
@@ -63,6 +66,7 @@ export class Runtime {
     this.#deps = deps;
     this.retry = retry;
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
+    this.rateLimits = new RateLimits(config, deps);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
@@ -123,6 +127,7 @@ export class Runtime {
       m.backendErrorEwma.set(labels, b.errorEwma);
     }
     this.retry?.publishGauges();
+    this.rateLimits.publishGauges();
     const t = this.tally;
     const requests = t.clientRequests - this.#lastTally.clientRequests;
     if (requests > 0) {
@@ -150,6 +155,7 @@ export class Runtime {
     this.#config = config;
     this.#generation = next;
     this.retry?.reconfigure(config);
+    this.rateLimits.reconfigure(config);
     const signature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     if (signature !== this.#budgetSignature) {
       this.#budgetSignature = signature;

@@ -1,0 +1,96 @@
+// Shared rate limits: every sync interval, each instance reports to the shared store what its
+// shared limits let through per key since the last report, and learns the global remainder, in one
+// batched round trip. Between syncs the data path decides on its local estimate and never waits
+// for Redis. While the store is unreachable, the limits follow [shared] fail_mode (RateLimits).
+import type { SharedState, BucketReport } from '../shared/shared-state.ts';
+import { hash64Hex } from '../telemetry/key-hash.ts';
+import type { RuntimeDeps } from './deps.ts';
+import type { ActiveRateLimit, RateLimits } from './rate-limits.ts';
+
+/** Even with nothing to report, the store is asked this often, so that an outage shows up. */
+const HEARTBEAT_MS = 1000;
+const MAX_RAW_KEY_CHARS = 128;
+
+export interface RateLimitSyncOptions {
+  readonly intervalMs: number;
+  readonly keyPrefix: string;
+}
+
+export class RateLimitSync {
+  readonly #limits: RateLimits;
+  readonly #store: SharedState;
+  readonly #options: RateLimitSyncOptions;
+  readonly #deps: RuntimeDeps;
+  #cancel: (() => void) | undefined;
+  #running: Promise<void> | undefined;
+  #lastCallMs = Number.NEGATIVE_INFINITY;
+  #isStopped = false;
+
+  constructor(limits: RateLimits, store: SharedState, options: RateLimitSyncOptions, deps: RuntimeDeps) {
+    this.#limits = limits;
+    this.#store = store;
+    this.#options = options;
+    this.#deps = deps;
+    deps.metrics.sharedRedisUp.set(1);
+  }
+
+  start(): void {
+    const loop = (): void => {
+      this.#running = this.syncOnce().finally(() => {
+        if (!this.#isStopped) this.#cancel = this.#deps.clock.setTimer(this.#options.intervalMs, loop);
+      });
+    };
+    this.#cancel = this.#deps.clock.setTimer(this.#options.intervalMs, loop);
+  }
+
+  async stop(): Promise<void> {
+    this.#isStopped = true;
+    this.#cancel?.();
+    await this.#running;
+  }
+
+  /** One report-and-correct round trip (exported for tests). Never throws. */
+  async syncOnce(): Promise<void> {
+    const { clock, metrics } = this.#deps;
+    const now = clock.now();
+    const reports: BucketReport[] = [];
+    const targets: { limit: ActiveRateLimit; key: string }[] = [];
+    for (const limit of this.#limits.limits) {
+      if (!limit.isShared) continue;
+      for (const p of limit.limiter.takePending(now)) {
+        reports.push({ key: this.#storeKey(limit, p.key), consumed: p.count, ratePerSecond: limit.ratePerSecond, burst: limit.burst, ttlMs: limit.storeTtlMs });
+        targets.push({ limit, key: p.key });
+      }
+    }
+    const hasShared = this.#limits.limits.some((l) => l.isShared);
+    if (reports.length === 0 && (!hasShared || (this.#limits.isSharedAvailable && now - this.#lastCallMs < HEARTBEAT_MS))) return;
+    this.#lastCallMs = now;
+    const started = performance.now();
+    try {
+      const remaining = await this.#store.takeTokens(reports);
+      metrics.sharedSyncDuration.observe((performance.now() - started) / 1000);
+      metrics.sharedSyncs.inc({ result: 'ok' });
+      const at = clock.now();
+      targets.forEach((t, i) => t.limit.limiter.correct(t.key, remaining[i] ?? 0, at));
+      this.#setAvailable(true, undefined);
+    } catch (err) {
+      // what was reported is lost: better than replaying a whole outage's traffic at recovery
+      metrics.sharedSyncs.inc({ result: 'error' });
+      this.#setAvailable(false, err);
+    }
+  }
+
+  #storeKey(limit: ActiveRateLimit, key: string): string {
+    // long header values would make long Redis keys: hashed (collisions negligible, see key-hash.ts)
+    const part = key.length <= MAX_RAW_KEY_CHARS ? key : hash64Hex(key);
+    return `${this.#options.keyPrefix}rl:${limit.name}:${hash64Hex(limit.signature)}:${part}`;
+  }
+
+  #setAvailable(isAvailable: boolean, err: unknown): void {
+    if (this.#limits.isSharedAvailable === isAvailable) return;
+    this.#limits.isSharedAvailable = isAvailable;
+    this.#deps.metrics.sharedRedisUp.set(isAvailable ? 1 : 0);
+    if (isAvailable) this.#deps.logger.info('shared state reachable again: shared rate limits are global again');
+    else this.#deps.logger.warn({ err: (err as Error | undefined)?.message }, 'shared state unreachable: shared rate limits follow [shared] fail_mode until it returns');
+  }
+}

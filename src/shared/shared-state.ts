@@ -1,0 +1,32 @@
+// State shared across instances (DESIGN.md: rate limits now; the model and rollout decisions use
+// the same seam). Two implementations: in memory (one process; tests) and Redis (a fleet).
+
+/** What one instance let through for one key since its last report, and the bucket's shape. */
+export interface BucketReport {
+  /** The full store key (prefix included). */
+  readonly key: string;
+  readonly consumed: number;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  /** The store forgets a bucket untouched for this long. */
+  readonly ttlMs: number;
+}
+
+export interface SharedState {
+  /**
+   * Applies every report to its global token bucket atomically and answers, in order, the tokens
+   * left after it (below 0 when the instances together overspent: a debt, at most -burst). One
+   * round trip for the whole batch. Rejects when the store is unreachable or slower than its timeout.
+   */
+  takeTokens(reports: readonly BucketReport[]): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+/** The global bucket's maths; the Redis Lua script (redis-shared-state.ts) does the same. */
+export function applyReport(stored: { tokens: number; atMs: number } | undefined, report: BucketReport, nowMs: number): { tokens: number; atMs: number } {
+  let tokens = stored?.tokens ?? report.burst;
+  const atMs = stored?.atMs ?? nowMs;
+  if (nowMs > atMs) tokens = Math.min(report.burst, tokens + ((nowMs - atMs) * report.ratePerSecond) / 1000);
+  tokens = Math.max(-report.burst, tokens - report.consumed);
+  return { tokens, atMs: Math.max(atMs, nowMs) };
+}
