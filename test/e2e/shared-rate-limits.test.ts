@@ -94,10 +94,10 @@ test('Redis killed (fail closed): shared-limited requests get 503 until Redis re
   };
   assert.equal((await get()).status, 200);
   await redis.kill();
-  const refused = await eventually(async () => {
+  const refused = (await eventually(async () => {
     const r = await get();
     return r.status === 503 ? r : undefined;
-  }, 5000);
+  }, 5000)) as Awaited<ReturnType<typeof get>>;
   assertSibylError(refused, 503, 'SIBYL_ERR_PROTECT_LIMIT_UNAVAILABLE');
   assert.equal(refused.headers['retry-after'], '1');
   await redis.restart();
