@@ -35,6 +35,7 @@ export const proxySchema = z
   .strictObject({
     listenAddress: address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.'),
     maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it is refused at accept (closed before any response) and counted in `sibyl_proxy_connections_rejected_total`.'),
+    maxConnectionsPerIp: z.int().min(0).default(0).describe('Concurrent client connections from one client IP; a connection beyond it is closed at accept (before any response) and counted in `sibyl_proxy_connections_per_ip_rejected_total`. 0: no per-IP limit.'),
     maxHeaderBytes: count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.'),
     maxUrlBytes: count(1).default(8_192).describe('Longest request URL, in bytes; longer gets 414.'),
     maxBodyBytes: count(0).default(10_485_760).describe('Largest request body, in bytes; larger gets 413.'),
@@ -43,7 +44,7 @@ export const proxySchema = z
     upstreamBodyTimeout: duration().prefault('60s').describe('Longest pause between two chunks of a backend\'s response body; on expiry the response is aborted.'),
     clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. Must be <= `client_request_timeout`.'),
     clientRequestTimeout: duration().prefault('60s').describe('Time a client gets to send the complete request, body included; on expiry 408.'),
-    keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests.'),
+    keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests; closing one is counted in `sibyl_proxy_idle_timeouts_total`.'),
     upstreamKeepAliveTimeout: duration().prefault('4s').describe('How long an idle backend connection is kept in the pool; keep it below the backends\' own keep-alive timeout.'),
     upstreamConnections: count(1).default(128).describe('Maximum connections in each backend\'s connection pool.'),
     addViaHeader: z.boolean().default(false).describe('Add a `Via` header to proxied requests and responses.'),

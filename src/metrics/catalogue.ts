@@ -14,6 +14,8 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     inFlight: new Gauge({ name: 'sibyl_proxy_in_flight_requests', help: 'Requests in flight to each backend.', labelNames: ['backend'], registers: r }),
     connections: new Gauge({ name: 'sibyl_proxy_open_connections', help: 'Open client connections.', registers: r }),
     connectionsRejected: new Counter({ name: 'sibyl_proxy_connections_rejected_total', help: 'Client connections refused because max_connections was reached.', registers: r }),
+    connectionsPerIpRejected: new Counter({ name: 'sibyl_proxy_connections_per_ip_rejected_total', help: 'Client connections closed at accept because their client IP already had [proxy] max_connections_per_ip open.', registers: r }),
+    idleTimeouts: new Counter({ name: 'sibyl_proxy_idle_timeouts_total', help: 'Client keep-alive connections closed because they stayed idle longer than [proxy] keep_alive_timeout.', registers: r }),
     limitRejections: new Counter({ name: 'sibyl_proxy_limit_rejections_total', help: 'Requests refused by a limit (header_size, url_length, body_size, client_timeout, bad_request, not_a_proxy).', labelNames: ['limit'], registers: r }),
     upstreamErrors: new Counter({ name: 'sibyl_proxy_upstream_errors_total', help: 'Attempts that got no valid response from a backend, by error kind.', labelNames: ['backend', 'error_kind'], registers: r }),
     noBackend: new Counter({ name: 'sibyl_proxy_no_backend_total', help: 'Requests answered 503 because no backend was eligible.', registers: r }),

@@ -7,6 +7,7 @@ import { Errors, type ErrorSpec } from '../core/errors.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
+import { ConnectionsPerIp } from '../protect/connections-per-ip.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendRawError } from './respond.ts';
 
@@ -30,6 +31,7 @@ export class ProxyServer {
   readonly #metrics: Metrics;
   readonly #runtime: Runtime;
   #openConnections = 0;
+  readonly #perIp = new ConnectionsPerIp();
   #isDraining = false;
 
   constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler }) {
@@ -54,6 +56,9 @@ export class ProxyServer {
     });
     this.applySettings(s);
     this.#server.on('connection', (socket: Socket) => {
+      if (!this.#admitPerIp(socket)) return;
+      // Node arms the socket timeout only with keep_alive_timeout, between requests
+      socket.on('timeout', () => this.#metrics.idleTimeouts.inc());
       this.#openConnections++;
       this.#metrics.connections.set(this.#openConnections);
       socket.once('close', () => {
@@ -119,6 +124,20 @@ export class ProxyServer {
       });
       this.#server.closeIdleConnections();
     });
+  }
+
+  /** max_connections_per_ip: a connection beyond it is closed at once, as max_connections does. */
+  #admitPerIp(socket: Socket): boolean {
+    const max = this.#runtime.current.settings.maxConnectionsPerIp;
+    if (max === 0) return true;
+    const ip = socket.remoteAddress ?? '';
+    if (!this.#perIp.tryOpen(ip, max)) {
+      this.#metrics.connectionsPerIpRejected.inc();
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => this.#perIp.close(ip));
+    return true;
   }
 
   #onClientError(err: Error & { code?: string }, socket: Socket): void {

@@ -5,6 +5,8 @@ import type { RetryPolicyOptions } from '../retry/retry-policy.ts';
 
 export interface ProxySettings {
   readonly maxConnections: number;
+  /** 0: no per-IP limit. */
+  readonly maxConnectionsPerIp: number;
   readonly maxHeaderBytes: number;
   readonly maxUrlBytes: number;
   readonly maxBodyBytes: number;
@@ -53,6 +55,7 @@ export function proxySettingsFrom(config: Config): ProxySettings {
   const hashKey = config.strategy.hashKey;
   return Object.freeze({
     maxConnections: config.proxy.maxConnections,
+    maxConnectionsPerIp: config.proxy.maxConnectionsPerIp,
     maxHeaderBytes: config.proxy.maxHeaderBytes,
     maxUrlBytes: config.proxy.maxUrlBytes,
     maxBodyBytes: config.proxy.maxBodyBytes,
