@@ -63,7 +63,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     retry = new RetryIntelligence(config, loaded.model, deps);
   }
   const runtime = new Runtime(config, deps, retry);
-  const sharedSync = await startSharedSync(config, runtime.rateLimits, deps);
+  const sharedSync = await startSharedSync(config, { rateLimits: runtime.rateLimits, retry }, deps);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
   const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
 

@@ -62,20 +62,19 @@ export class RateLimitSync {
         targets.push({ limit, key: p.key });
       }
     }
-    const hasShared = this.#limits.limits.some((l) => l.isShared);
-    if (reports.length === 0 && (!hasShared || (this.#limits.isSharedAvailable && now - this.#lastCallMs < HEARTBEAT_MS))) return;
+    if (reports.length === 0 && this.#limits.isSharedAvailable && now - this.#lastCallMs < HEARTBEAT_MS) return;
     this.#lastCallMs = now;
     const started = performance.now();
     try {
       const remaining = await this.#store.takeTokens(reports);
       metrics.sharedSyncDuration.observe((performance.now() - started) / 1000);
-      metrics.sharedSyncs.inc({ result: 'ok' });
+      metrics.sharedSyncs.inc({ kind: 'rate_limits', result: 'ok' });
       const at = clock.now();
       targets.forEach((t, i) => t.limit.limiter.correct(t.key, remaining[i] ?? 0, at));
       this.#setAvailable(true, undefined);
     } catch (err) {
       // what was reported is lost: better than replaying a whole outage's traffic at recovery
-      metrics.sharedSyncs.inc({ result: 'error' });
+      metrics.sharedSyncs.inc({ kind: 'rate_limits', result: 'error' });
       this.#setAvailable(false, err);
     }
   }

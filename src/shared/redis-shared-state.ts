@@ -3,7 +3,7 @@
 // one round trip. Commands fail fast while Redis is unreachable (no offline queue, no per-request
 // retries): the caller's fail mode decides, and ioredis keeps reconnecting in the background.
 import { Redis } from 'ioredis';
-import type { BucketReport, SharedState } from './shared-state.ts';
+import type { BucketReport, ModelPush, SharedState, SparseCoordinates } from './shared-state.ts';
 
 /** The same maths as applyReport() in shared-state.ts; ARGV holds 4 values per key. */
 export const TAKE_TOKENS_LUA = `
@@ -29,6 +29,49 @@ end
 return out
 `;
 
+/**
+ * The global retry model: one hash with fields z<i> and n<i>, and a marker key that says it was
+ * initialised (so that a Redis that lost its data is told apart from a model with no weights).
+ * ARGV[1] is the mode; then index, z, n per coordinate. Answers {0} (no global model yet) or
+ * {1, HGETALL}.
+ */
+export const PUSH_MODEL_LUA = `
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if ARGV[1] ~= 'init' then return {0} end
+  redis.call('DEL', KEYS[1])
+  for k = 2, #ARGV, 3 do
+    redis.call('HSET', KEYS[1], 'z' .. ARGV[k], ARGV[k + 1], 'n' .. ARGV[k], ARGV[k + 2])
+  end
+  redis.call('SET', KEYS[2], '1')
+elseif ARGV[1] == 'changes' then
+  for k = 2, #ARGV, 3 do
+    redis.call('HINCRBYFLOAT', KEYS[1], 'z' .. ARGV[k], ARGV[k + 1])
+    redis.call('HINCRBYFLOAT', KEYS[1], 'n' .. ARGV[k], ARGV[k + 2])
+  end
+end
+return {1, redis.call('HGETALL', KEYS[1])}
+`;
+
+/** HGETALL's flat [field, value, ...] of the model hash as coordinates. */
+function parseModelHash(flat: readonly string[]): SparseCoordinates {
+  const byIndex = new Map<number, { z: number; n: number }>();
+  for (let k = 0; k + 1 < flat.length; k += 2) {
+    const field = flat[k]!;
+    const index = Number(field.slice(1));
+    const entry = byIndex.get(index) ?? { z: 0, n: 0 };
+    if (field.startsWith('z')) entry.z = Number(flat[k + 1]);
+    else entry.n = Number(flat[k + 1]);
+    byIndex.set(index, entry);
+  }
+  const out: SparseCoordinates = { indices: [], z: [], n: [] };
+  for (const [i, v] of byIndex) {
+    out.indices.push(i);
+    out.z.push(v.z);
+    out.n.push(v.n);
+  }
+  return out;
+}
+
 /** Keys per script call: bounds the time one call holds Redis. */
 const MAX_KEYS_PER_CALL = 500;
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -38,6 +81,7 @@ export interface RedisSharedStateOptions {
   readonly timeoutMs: number;
 }
 
+type PushModelCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<[0] | [1, string[]]>;
 type TakeTokensCommand = (numberOfKeys: number, ...keysAndArgs: (string | number)[]) => Promise<string[]>;
 
 export interface RedisSharedState extends SharedState {
@@ -59,6 +103,8 @@ export function createRedisSharedState(options: RedisSharedStateOptions): RedisS
   redis.on('error', () => undefined);
   redis.defineCommand('sibylTakeTokens', { lua: TAKE_TOKENS_LUA });
   const takeTokensCommand = (redis as unknown as { sibylTakeTokens: TakeTokensCommand }).sibylTakeTokens.bind(redis);
+  redis.defineCommand('sibylPushModel', { lua: PUSH_MODEL_LUA });
+  const pushModelCommand = (redis as unknown as { sibylPushModel: PushModelCommand }).sibylPushModel.bind(redis);
 
   const call = async (reports: readonly BucketReport[]): Promise<number[]> => {
     const args: (string | number)[] = reports.map((r) => r.key);
@@ -73,6 +119,14 @@ export function createRedisSharedState(options: RedisSharedStateOptions): RedisS
       const chunks: BucketReport[][] = [];
       for (let i = 0; i < reports.length; i += MAX_KEYS_PER_CALL) chunks.push(reports.slice(i, i + MAX_KEYS_PER_CALL));
       return (await Promise.all(chunks.map(call))).flat();
+    },
+    async pushModel(push: ModelPush) {
+      const args: (string | number)[] = [push.key, `${push.key}:initialised`, push.mode];
+      const c = push.coordinates;
+      // String(): shortest round-trip form; HINCRBYFLOAT reads exponents too
+      for (let k = 0; k < c.indices.length; k++) args.push(c.indices[k]!, String(c.z[k]), String(c.n[k]));
+      const answer = await pushModelCommand(2, ...args);
+      return answer[0] === 0 ? undefined : parseModelHash(answer[1]);
     },
     whenReady(timeoutMs) {
       if (redis.status === 'ready') return Promise.resolve(true);

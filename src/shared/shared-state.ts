@@ -12,7 +12,29 @@ export interface BucketReport {
   readonly ttlMs: number;
 }
 
+/** Sparse model coordinates: index, z, n (absolute values or changes; see model/model-merge.ts). */
+export interface SparseCoordinates {
+  readonly indices: number[];
+  readonly z: number[];
+  readonly n: number[];
+}
+
+export interface ModelPush {
+  /** The store key of the global model (it names the feature spec and FTRL parameters). */
+  readonly key: string;
+  /** `changes` are added to the global state; `init` sets an empty store's global state. */
+  readonly mode: 'changes' | 'init';
+  readonly coordinates: SparseCoordinates;
+}
+
 export interface SharedState {
+  /**
+   * Adds one instance's model changes to the global model and answers the global model, in one
+   * atomic round trip. Undefined when the store holds no global model yet (first start, or Redis
+   * lost its data): the caller then pushes its whole model with mode `init`. An `init` that
+   * finds a global model already there only answers it.
+   */
+  pushModel(push: ModelPush): Promise<SparseCoordinates | undefined>;
   /**
    * Applies every report to its global token bucket atomically and answers, in order, the tokens
    * left after it (below 0 when the instances together overspent: a debt, at most -burst). One
