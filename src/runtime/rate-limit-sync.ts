@@ -58,7 +58,7 @@ export class RateLimitSync {
     for (const limit of this.#limits.limits) {
       if (!limit.isShared) continue;
       for (const p of limit.limiter.takePending(now)) {
-        reports.push({ key: this.#storeKey(limit, p.key), consumed: p.count, ratePerSecond: limit.ratePerSecond, burst: limit.burst, ttlMs: limit.storeTtlMs });
+        reports.push({ key: this.#storeKey(limit, p.key), consumed: p.count, ratePerSecond: limit.ratePerSecond, burst: limit.burst, minTokens: this.#minTokens(limit), ttlMs: limit.storeTtlMs });
         targets.push({ limit, key: p.key });
       }
     }
@@ -77,6 +77,16 @@ export class RateLimitSync {
       metrics.sharedSyncs.inc({ kind: 'rate_limits', result: 'error' });
       this.#setAvailable(false, err);
     }
+  }
+
+  /**
+   * Between two syncs each of N instances refills its estimate at the full rate, so they overspend
+   * and the global bucket settles at a debt of (N - 1) / N x rate x interval, below one interval's
+   * refill whatever N. The floor leaves room for that (twice, for syncs delayed by a busy event
+   * loop) plus a burst: a floor above it would forgive the overspending and let N x rate through.
+   */
+  #minTokens(limit: ActiveRateLimit): number {
+    return -(limit.burst + (2 * limit.ratePerSecond * this.#options.intervalMs) / 1000);
   }
 
   #storeKey(limit: ActiveRateLimit, key: string): string {

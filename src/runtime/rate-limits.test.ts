@@ -56,29 +56,32 @@ test('a reload keeps the buckets of unchanged limits and resets changed ones', (
 
 const SHARED = (failMode: string) => `[[rate_limits]]\nname = "global"\nkey = "route"\nrate = 100\nburst = 20\nshared = true\n[shared]\nredis_url = "redis://127.0.0.1:6379"\nfail_mode = "${failMode}"\n`;
 
-test('two instances sharing one store hold the global rate within 10 % under uneven load', async () => {
-  const clock = new ManualClock();
-  const store = createMemorySharedState(clock);
-  const instances = [0, 1].map(() => {
-    const d = deps(clock);
-    const limits = new RateLimits(config(SHARED('open')), d);
-    return { limits, sync: new RateLimitSync(limits, store, { intervalMs: 50, keyPrefix: 't:' }, d), allowed: 0 };
-  });
-  // 10 s: instance 0 gets 300 req/s, instance 1 gets 100 req/s (400 offered for a limit of 100)
-  for (let ms = 1; ms <= 10_000; ms++) {
-    clock.advance(1);
-    for (const [i, inst] of instances.entries()) {
-      const perMs = i === 0 ? (ms % 10 < 3 ? 1 : 0) : ms % 10 === 0 ? 1 : 0;
-      for (let k = 0; k < perMs; k++) if (inst.limits.check(facts('/'), clock.now()) === undefined) inst.allowed++;
+for (const { intervalMs, burst } of [{ intervalMs: 50, burst: 20 }, { intervalMs: 1000, burst: 40 }]) {
+  test(`two instances sharing one store hold the global rate within 10 % under uneven load (sync every ${intervalMs} ms, burst ${burst})`, async () => {
+    const clock = new ManualClock();
+    const store = createMemorySharedState(clock);
+    const instances = [0, 1].map(() => {
+      const d = deps(clock);
+      const limits = new RateLimits(config(SHARED('open').replace('burst = 20', `burst = ${burst}`)), d);
+      return { limits, sync: new RateLimitSync(limits, store, { intervalMs, keyPrefix: 't:' }, d), allowed: 0 };
+    });
+    // 10 s: instance 0 gets 300 req/s, instance 1 gets 100 req/s (400 offered for a limit of 100);
+    // their syncs are half an interval apart
+    for (let ms = 1; ms <= 10_000; ms++) {
+      clock.advance(1);
+      for (const [i, inst] of instances.entries()) {
+        const perMs = i === 0 ? (ms % 10 < 3 ? 1 : 0) : ms % 10 === 0 ? 1 : 0;
+        for (let k = 0; k < perMs; k++) if (inst.limits.check(facts('/'), clock.now()) === undefined) inst.allowed++;
+      }
+      for (const [i, inst] of instances.entries()) if ((ms + (i * intervalMs) / 2) % intervalMs === 0) await inst.sync.syncOnce();
     }
-    if (ms % 50 === 0) for (const inst of instances) await inst.sync.syncOnce();
-  }
-  const total = instances[0]!.allowed + instances[1]!.allowed;
-  const expected = 100 * 10 + 20; // rate x time + one burst
-  assert.ok(Math.abs(total - expected) <= expected * 0.1, `allowed ${total}, expected ~${expected} (${instances.map((i) => i.allowed).join(' + ')})`);
-  // alone, each instance would have let 1000 + 20 through: without sharing the total would be ~2000
-  assert.ok(instances[1]!.allowed > 100, `the lighter instance still gets a share (${instances[1]!.allowed})`);
-});
+    const total = instances[0]!.allowed + instances[1]!.allowed;
+    const expected = 100 * 10 + burst; // rate x time + one burst
+    assert.ok(Math.abs(total - expected) <= expected * 0.1, `allowed ${total}, expected ~${expected} (${instances.map((i) => i.allowed).join(' + ')})`);
+    // alone, each instance would have let rate x time + burst through: without sharing the total would be ~2000
+    assert.ok(instances[1]!.allowed > 100, `the lighter instance still gets a share (${instances[1]!.allowed})`);
+  });
+}
 
 test('store unreachable: fail open enforces the limit per instance, fail closed refuses with 503; both recover', async () => {
   for (const failMode of ['open', 'closed'] as const) {

@@ -5,23 +5,24 @@
 import { Redis } from 'ioredis';
 import type { BucketReport, ModelPush, SharedState, SparseCoordinates } from './shared-state.ts';
 
-/** The same maths as applyReport() in shared-state.ts; ARGV holds 4 values per key. */
+/** The same maths as applyReport() in shared-state.ts; ARGV holds 5 values per key. */
 export const TAKE_TOKENS_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for i, key in ipairs(KEYS) do
-  local a = (i - 1) * 4
+  local a = (i - 1) * 5
   local consumed = tonumber(ARGV[a + 1])
   local rate = tonumber(ARGV[a + 2]) / 1000
   local burst = tonumber(ARGV[a + 3])
-  local ttl = tonumber(ARGV[a + 4])
+  local min_tokens = tonumber(ARGV[a + 4])
+  local ttl = tonumber(ARGV[a + 5])
   local s = redis.call('HMGET', key, 'tokens', 'at')
   local tokens = tonumber(s[1])
   local at = tonumber(s[2])
   if tokens == nil or at == nil then tokens = burst; at = now end
   if now > at then tokens = math.min(burst, tokens + (now - at) * rate) end
-  tokens = math.max(-burst, tokens - consumed)
+  tokens = math.max(min_tokens, tokens - consumed)
   redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(math.max(at, now)))
   redis.call('PEXPIRE', key, ttl)
   out[i] = tostring(tokens)
@@ -108,7 +109,7 @@ export function createRedisSharedState(options: RedisSharedStateOptions): RedisS
 
   const call = async (reports: readonly BucketReport[]): Promise<number[]> => {
     const args: (string | number)[] = reports.map((r) => r.key);
-    for (const r of reports) args.push(r.consumed, r.ratePerSecond, r.burst, Math.ceil(r.ttlMs));
+    for (const r of reports) args.push(r.consumed, r.ratePerSecond, r.burst, r.minTokens, Math.ceil(r.ttlMs));
     const answer = await takeTokensCommand(reports.length, ...args);
     return answer.map(Number);
   };

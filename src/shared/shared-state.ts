@@ -8,6 +8,12 @@ export interface BucketReport {
   readonly consumed: number;
   readonly ratePerSecond: number;
   readonly burst: number;
+  /**
+   * How deep the global bucket may go into debt (a negative number). Instances that together
+   * overspent between two syncs repay it before they may spend again; the caller sizes it so that
+   * the steady-state debt of any number of instances fits (see rate-limit-sync.ts).
+   */
+  readonly minTokens: number;
   /** The store forgets a bucket untouched for this long. */
   readonly ttlMs: number;
 }
@@ -37,7 +43,7 @@ export interface SharedState {
   pushModel(push: ModelPush): Promise<SparseCoordinates | undefined>;
   /**
    * Applies every report to its global token bucket atomically and answers, in order, the tokens
-   * left after it (below 0 when the instances together overspent: a debt, at most -burst). One
+   * left after it (below 0 when the instances together overspent: a debt, down to minTokens). One
    * round trip for the whole batch. Rejects when the store is unreachable or slower than its timeout.
    */
   takeTokens(reports: readonly BucketReport[]): Promise<number[]>;
@@ -49,6 +55,6 @@ export function applyReport(stored: { tokens: number; atMs: number } | undefined
   let tokens = stored?.tokens ?? report.burst;
   const atMs = stored?.atMs ?? nowMs;
   if (nowMs > atMs) tokens = Math.min(report.burst, tokens + ((nowMs - atMs) * report.ratePerSecond) / 1000);
-  tokens = Math.max(-report.burst, tokens - report.consumed);
+  tokens = Math.max(report.minTokens, tokens - report.consumed);
   return { tokens, atMs: Math.max(atMs, nowMs) };
 }
