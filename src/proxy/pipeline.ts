@@ -148,7 +148,7 @@ export function createPipeline(deps: PipelineDeps) {
     runtime.tally.clientRequests++;
     if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.clientRetries++;
     if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
-    const limited = runtime.rateLimits.check({ url: req.url ?? '', clientIp, headers: req.headers, clientKey: attempt?.clientKey }, startMs);
+    const limited = runtime.rateLimits.check(req.url ?? '', clientIp, req.headers, attempt?.clientKey, startMs);
     if (limited !== undefined) return reject(req, res, s, requestId, limited.spec, startMs, attempt, limited);
 
     // a request without the configured hash header falls back to its client IP

@@ -32,14 +32,7 @@ export interface ActiveRateLimit {
   readonly counters: { readonly allowed: { inc(): void }; readonly limited: { inc(): void }; readonly unavailable: { inc(): void } };
 }
 
-/** What the admit phase knows about a request. */
-export interface RateLimitFacts {
-  readonly url: string;
-  readonly clientIp: string;
-  readonly headers: RateLimitRequest['headers'];
-  /** The client key when telemetry computed it already. */
-  readonly clientKey: string | undefined;
-}
+const UNAVAILABLE_HEADERS = Object.freeze({ 'retry-after': '1' });
 
 function signatureOf(l: RateLimitConfig): string {
   return [l.key, l.pathPrefix, l.rate, l.burst, l.maxKeys, l.keyTtl, l.shared].join('|');
@@ -48,7 +41,7 @@ function signatureOf(l: RateLimitConfig): string {
 export class RateLimits {
   readonly #deps: RuntimeDeps;
   #limits: readonly ActiveRateLimit[] = [];
-  #clientKey: (req: { headers: RateLimitFacts['headers']; clientIp: string }) => string = () => '';
+  #clientKey: (req: { headers: RateLimitRequest['headers']; clientIp: string }) => string = () => '';
   #isFailClosed = false;
   /** False while the shared store is unreachable; set by the sync. */
   isSharedAvailable = true;
@@ -72,24 +65,21 @@ export class RateLimits {
 
   /**
    * admit: every limit matching the request takes a token; the first that has none refuses it.
-   * Undefined when the request may go on.
+   * Undefined when the request may go on. `clientKey` is the client key when telemetry computed it
+   * already. Positional arguments: nothing is allocated for a request no limit refuses.
    */
-  check(facts: RateLimitFacts, nowMs: number): RateLimitRejection | undefined {
+  check(url: string, clientIp: string, headers: RateLimitRequest['headers'], clientKey: string | undefined, nowMs: number): RateLimitRejection | undefined {
     const limits = this.#limits;
     if (limits.length === 0) return undefined;
-    let clientKey = facts.clientKey;
-    const req: RateLimitRequest = {
-      clientIp: facts.clientIp,
-      headers: facts.headers,
-      clientKey: () => (clientKey ??= this.#clientKey(facts)),
-    };
+    let req: RateLimitRequest | undefined;
     for (const limit of limits) {
-      if (!isUnderPrefix(facts.url, limit.pathPrefix)) continue;
+      if (!isUnderPrefix(url, limit.pathPrefix)) continue;
+      req ??= { clientIp, headers, clientKey: () => (clientKey ??= this.#clientKey({ headers, clientIp })) };
       const key = rateLimitKeyOf(limit.key, req);
       if (key === undefined) continue;
       if (limit.isShared && this.#isFailClosed && !this.isSharedAvailable) {
         limit.counters.unavailable.inc();
-        return { spec: Errors.limitUnavailable, retryAfterSec: 1, headers: { 'retry-after': '1' } };
+        return { spec: Errors.limitUnavailable, retryAfterSec: 1, headers: UNAVAILABLE_HEADERS };
       }
       const result = limit.limiter.take(key, nowMs);
       if (result.isAllowed) {

@@ -50,9 +50,13 @@ function assertOnly(result: LoadResult, statuses: readonly number[]): void {
 
 test('two instances hold one global limit within 10 % under load spread over both', { skip, timeout: 30_000 }, async (t) => {
   const { sibyls } = await setUp(t, 2, 'open');
+  // warm-up: fresh processes serve slowly for a moment, and a bucket nobody drains fills up to its
+  // burst and stops there; what is measured is the limit held under sustained load
+  const warmUp = await loadAll(sibyls, 1000);
+  for (const r of warmUp.results) assertOnly(r, [200, 429]);
   const { results, elapsedMs, allowed } = await loadAll(sibyls, 4000);
   for (const r of results) assertOnly(r, [200, 429]);
-  const expected = (RATE * elapsedMs) / 1000 + BURST;
+  const expected = (RATE * elapsedMs) / 1000;
   t.diagnostic(`allowed ${allowed} in ${Math.round(elapsedMs)} ms across 2 instances (expected ${Math.round(expected)}; ${results.map(describeLoad).join(' ')})`);
   assert.ok(Math.abs(allowed - expected) <= 0.1 * expected, `allowed ${allowed}, expected ${Math.round(expected)} +- 10 %`);
   for (const r of results) assert.ok((r.statuses.get(429) ?? 0) > (r.statuses.get(200) ?? 0), 'the offered load was well above the limit on each instance');
