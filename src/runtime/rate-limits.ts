@@ -58,6 +58,9 @@ export class RateLimits {
   reconfigure(config: Config): void {
     const previous = new Map(this.#limits.map((l) => [`${l.name}\0${l.signature}`, l]));
     this.#limits = config.rateLimits.map((l) => previous.get(`${l.name}\0${signatureOf(l)}`) ?? this.#create(l));
+    // a removed limit's gauge would otherwise report its last key count forever
+    const names = new Set(this.#limits.map((l) => l.name));
+    for (const old of previous.values()) if (!names.has(old.name)) this.#deps.metrics.rateLimitKeys.remove({ limit: old.name });
     const t = config.telemetry;
     this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
     this.#isFailClosed = config.shared.failMode === 'closed';
