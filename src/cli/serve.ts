@@ -1,4 +1,9 @@
-// `sibyl serve --config FILE`: run until SIGTERM/SIGINT, then drain and exit 0.
+// `sibyl serve --config FILE [--workers N]`: run until SIGTERM/SIGINT, then drain and exit 0. With
+// more than one worker this process is the cluster's primary (cluster-primary.ts).
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { ClusterPrimary } from './cluster-primary.ts';
+import { serveAsWorker, workerConfig } from './cluster-worker.ts';
 import { loadConfigOrExit } from './load-or-exit.ts';
 import { startInstance, type Instance } from './start-instance.ts';
 
@@ -30,11 +35,30 @@ export function exitAfterShutdown(instance: Instance, hardLimitMs: number, hooks
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-export async function serveCommand(options: { config?: string; validate?: boolean }): Promise<void> {
+/** `--workers`: a count, or `auto` for one per core. */
+export function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return 1;
+  if (text === 'auto') return availableParallelism();
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 1 && n <= 256 ? n : undefined;
+}
+
+export async function serveCommand(options: { config?: string; validate?: boolean; workers?: string }): Promise<void> {
+  const workers = parseWorkers(options.workers);
+  if (workers === undefined) {
+    process.stderr.write(`--workers: expected an integer from 1 to 256 or "auto", got ${JSON.stringify(options.workers)}\n`);
+    process.exit(2);
+  }
   const config = await loadConfigOrExit(options.config, process.env);
   if (options.validate === true) {
     process.stdout.write(`${options.config ?? 'environment'}: valid\n`);
     return;
+  }
+  if (workers > 1 && cluster.isPrimary) return new ClusterPrimary(config).start(workers);
+  if (cluster.isWorker) {
+    const instance = await startInstance(workerConfig(config), { configPath: options.config, env: process.env, isWorker: true });
+    exitAfterShutdown(instance, config.runtime.acceptTimeoutMillis);
+    return serveAsWorker(instance, instance.registry);
   }
   const instance = await startInstance(config, { configPath: options.config, env: process.env });
   exitAfterShutdown(instance, config.runtime.acceptTimeoutMillis);

@@ -1,6 +1,7 @@
 // Wires one Sibyl instance: runtime, proxy listener, admin listener, config watching, shutdown.
 // Used by `sibyl serve` and `sibyl demo`.
 import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
 import { systemClock } from '../core/clock.ts';
 import { parseHostPort } from '../core/address.ts';
 import { mathRng } from '../core/rng.ts';
@@ -23,6 +24,8 @@ export interface InstanceOptions {
   readonly configPath: string | undefined;
   readonly env: Record<string, string | undefined>;
   readonly logger?: Logger;
+  /** A worker of `serve --workers N`: its admin listener is private to it (see cluster-worker.ts). */
+  readonly isWorker?: boolean;
 }
 
 export interface Instance {
@@ -30,6 +33,7 @@ export interface Instance {
   readonly proxyAddress: { host: string; port: number };
   readonly adminAddress: { host: string; port: number } | undefined;
   readonly logger: Logger;
+  readonly registry: Registry;
   reload(): Promise<ReloadResult>;
   shutdown(reason: string): Promise<{ isClean: boolean }>;
 }
@@ -39,11 +43,12 @@ function hostPort(text: string): { host: string; port: number } {
   return parseHostPort(text) ?? { host: '127.0.0.1', port: 0 };
 }
 
-function listenAdmin(server: Server, address: string): Promise<{ host: string; port: number }> {
+function listenAdmin(server: Server, address: string, isExclusive: boolean): Promise<{ host: string; port: number }> {
   const { host, port } = hostPort(address);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port }, () => {
+    // exclusive: a cluster worker's admin port is its own, not shared with the other workers
+    server.listen({ host, port, exclusive: isExclusive }, () => {
       const a = server.address();
       resolve(typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port });
     });
@@ -92,14 +97,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       { token: config.admin.token, metricsPath: config.metrics.enabled ? config.metrics.path : undefined },
       { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload },
     );
-    adminAddress = await listenAdmin(admin, config.admin.listenAddress);
+    adminAddress = await listenAdmin(admin, config.admin.listenAddress, options.isWorker === true);
   }
   runtime.start();
   let watcher: ConfigWatcher | undefined;
   if (options.configPath !== undefined) {
     watcher = watchConfigFile(options.configPath, config.runtime.configWatchIntervalMillis, () => void triggerReload());
   }
-  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm }, 'sibyl is serving');
+  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm }, options.isWorker === true ? 'worker is serving' : 'sibyl is serving');
 
   let stopping: Promise<{ isClean: boolean }> | undefined;
   const shutdown = (reason: string): Promise<{ isClean: boolean }> => {
@@ -117,5 +122,5 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     })();
     return stopping;
   };
-  return { runtime, proxyAddress, adminAddress, logger, reload: triggerReload, shutdown };
+  return { runtime, proxyAddress, adminAddress, logger, registry: metrics.registry, reload: triggerReload, shutdown };
 }

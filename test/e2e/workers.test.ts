@@ -1,0 +1,116 @@
+// `sibyl serve --workers 2` through the real binary: two worker processes share the proxy port; the
+// primary's /metrics shows totals equal to the requests sent; SIGTERM drains every worker without
+// a failed request; a config reload reaches every worker.
+import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import { writeFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { backendsToml, startTestBackend } from '../helpers/backends.ts';
+import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
+import { testConfig } from '../helpers/sibyl-control.ts';
+import { eventually, startSibyl, type SibylProcess } from '../helpers/sibyl-process.ts';
+
+const WORKERS = ['--workers', '2'];
+const REST = '[health]\nenabled = false';
+/** The file watcher polls only every 10 minutes: a reload below comes from the trigger. */
+const RUNTIME = { runtime: 'config_watch_interval_millis = 600000' };
+
+/** Each worker's own admin URL, from its startup line (tests only: operators use the primary's). */
+function workerAdminUrls(sibyl: SibylProcess): string[] {
+  return sibyl.logLines
+    .map((line) => JSON.parse(line) as { msg?: string; admin?: { port: number } })
+    .filter((l) => l.msg === 'worker is serving')
+    .map((l) => `http://127.0.0.1:${l.admin?.port}`);
+}
+
+/** A request on a connection of its own, so that the primary hands it to the next worker. */
+async function getFresh(url: string): Promise<{ status: number; servedBy: string }> {
+  const res = await request(url, { headers: { connection: 'close' } });
+  await res.body.text();
+  return { status: res.statusCode, servedBy: String(res.headers['x-served-by'] ?? '') };
+}
+
+test('one /metrics for both workers: totals equal the requests sent, and both workers served', { timeout: 30_000 }, async (t) => {
+  const backend = await startTestBackend('app');
+  t.after(() => backend.close());
+  const sibyl = await startSibyl(testConfig(`${REST}\n${backendsToml([backend])}`, RUNTIME), { args: WORKERS });
+  t.after(() => sibyl.stop());
+  const sent = 120;
+  for (let i = 0; i < sent; i += 10) {
+    const batch = await Promise.all(Array.from({ length: 10 }, () => getFresh(`${sibyl.proxyUrl}/x`)));
+    assert.ok(batch.every((r) => r.status === 200));
+  }
+  const total = sampleValue(await scrapeMetrics(sibyl.adminUrl), 'sibyl_proxy_requests_total', { backend: 'app', status_class: '2xx' });
+  assert.equal(total, sent);
+  const perWorker = await Promise.all(workerAdminUrls(sibyl).map(async (url) => sampleValue(await scrapeMetrics(url), 'sibyl_proxy_requests_total', { backend: 'app', status_class: '2xx' })));
+  assert.equal(perWorker.length, 2);
+  assert.ok(perWorker.every((n) => n > 0), `both workers served: ${perWorker.join(' + ')}`);
+  assert.equal(perWorker[0]! + perWorker[1]!, sent);
+  const ready = await request(`${sibyl.adminUrl}/health/ready`);
+  assert.equal(ready.statusCode, 200);
+  assert.deepEqual(await ready.body.json(), { status: 'ready', isReady: true, workers: 2, readyWorkers: 2 });
+});
+
+test('a reload (file change + SIGHUP, or POST /api/reload) reaches every worker', { timeout: 30_000 }, async (t) => {
+  const [a, b] = [await startTestBackend('a'), await startTestBackend('b')];
+  t.after(() => a.close());
+  t.after(() => b.close());
+  const sibyl = await startSibyl(testConfig(`${REST}\n${backendsToml([a])}`, RUNTIME), { args: WORKERS });
+  t.after(() => sibyl.stop());
+  await writeFile(sibyl.configPath, testConfig(`${REST}\n${backendsToml([b])}`, RUNTIME));
+  sibyl.proc.kill('SIGHUP');
+  await eventually(async () => sampleValue(await scrapeMetrics(sibyl.adminUrl), 'sibyl_config_reloads_total') === 2, 10_000);
+  const after = await Promise.all(Array.from({ length: 20 }, () => getFresh(`${sibyl.proxyUrl}/y`)));
+  assert.deepEqual(new Set(after.map((r) => r.servedBy)), new Set(['b']), 'every worker sends to the new backend');
+
+  await writeFile(sibyl.configPath, testConfig(`${REST}\n${backendsToml([a])}`, RUNTIME));
+  const res = await request(`${sibyl.adminUrl}/api/reload`, { method: 'POST' });
+  assert.equal(res.statusCode, 200);
+  assert.equal(((await res.body.json()) as { ok: boolean }).ok, true);
+  assert.equal(sampleValue(await scrapeMetrics(sibyl.adminUrl), 'sibyl_config_reloads_total'), 4, 'the primary sent the reload to both workers');
+  const back = await Promise.all(Array.from({ length: 20 }, () => getFresh(`${sibyl.proxyUrl}/z`)));
+  assert.deepEqual(new Set(back.map((r) => r.servedBy)), new Set(['a']));
+});
+
+test('SIGTERM drains every worker: in-flight requests on both finish with 200, exit 0', { timeout: 30_000 }, async (t) => {
+  let inFlight = 0;
+  const backend = await startTestBackend('slow', (_req, res: ServerResponse) => {
+    inFlight++;
+    setTimeout(() => {
+      inFlight--;
+      res.writeHead(200, { 'x-served-by': 'slow' });
+      res.end('done');
+    }, 800);
+  });
+  t.after(() => backend.close());
+  const sibyl = await startSibyl(testConfig(`${REST}\n${backendsToml([backend])}`, { runtime: 'drain_timeout_millis = 5000\nconfig_watch_interval_millis = 600000' }), { args: WORKERS });
+  t.after(() => sibyl.stop('SIGKILL'));
+  const slow = Array.from({ length: 8 }, () => getFresh(`${sibyl.proxyUrl}/slow`).catch((err: Error & { code?: string }) => ({ status: 0, servedBy: err.code ?? String(err) })));
+  await eventually(() => inFlight === 8, 5000);
+  sibyl.proc.kill('SIGTERM');
+  const results = await Promise.all(slow);
+  assert.deepEqual(results.map((r) => r.status), Array(8).fill(200), JSON.stringify(results));
+  assert.equal(await sibyl.exited, 0);
+  const stopped = sibyl.logLines.filter((l) => l.includes('"msg":"stopped"'));
+  assert.equal(stopped.length, 3, 'both workers and the primary stopped cleanly');
+  assert.ok(stopped.every((l) => l.includes('"isClean":true')), stopped.join('\n'));
+});
+
+test('a worker that dies is replaced, and the listener keeps serving meanwhile', { timeout: 30_000 }, async (t) => {
+  const backend = await startTestBackend('app');
+  t.after(() => backend.close());
+  const sibyl = await startSibyl(testConfig(`${REST}\n${backendsToml([backend])}`, RUNTIME), { args: WORKERS });
+  t.after(() => sibyl.stop());
+  const started = () => sibyl.logLines.map((l) => JSON.parse(l) as { msg?: string; pid?: number }).filter((l) => l.msg === 'worker started');
+  const victim = started()[0]?.pid as number;
+  process.kill(victim, 'SIGKILL');
+  await sibyl.waitForLog((l) => l.msg === 'worker died; starting another' && l.signal === 'SIGKILL');
+  for (let i = 0; i < 10; i++) assert.equal((await getFresh(`${sibyl.proxyUrl}/during`)).status, 200);
+  await eventually(async () => {
+    const res = await request(`${sibyl.adminUrl}/health/ready`);
+    return ((await res.body.json()) as { readyWorkers: number }).readyWorkers === 2;
+  }, 15_000);
+  assert.equal(started().length, 3);
+  assert.ok(!started().slice(2).some((l) => l.pid === victim));
+});
