@@ -1,8 +1,8 @@
 // The primary of `sibyl serve --workers N`: forks N workers that share the proxy listener
 // (node:cluster hands connections out round-robin), restarts a worker that dies, serves the admin
 // listener for all of them (one /metrics summed over the workers; readiness of all; commands and
-// reloads sent to every worker; other views from the first worker), forwards SIGHUP, and on
-// SIGTERM drains every worker before it exits.
+// reloads sent to every worker; other views from the first worker), holds the state the workers
+// share (rate limits, retry model), forwards SIGHUP, and on SIGTERM drains every worker.
 import cluster, { type Worker } from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,6 +10,9 @@ import { parseHostPort } from '../core/address.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { aggregateMetrics } from './cluster-metrics.ts';
+import { systemClock } from '../core/clock.ts';
+import { answerSharedRequest, type SharedRequest } from '../shared/ipc-shared-state.ts';
+import { createMemorySharedState } from '../shared/memory-shared-state.ts';
 import type { FromWorker, ToWorker } from './cluster-worker.ts';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -73,6 +76,8 @@ export class ClusterPrimary {
   #isStopping = false;
   #proxy: { host: string; port: number } | undefined;
   #admin: Server | undefined;
+  /** What the workers share: their rate limits and their retry model (one per machine). */
+  readonly #store = createMemorySharedState(systemClock);
 
   constructor(config: Config) {
     this.#config = config;
@@ -103,8 +108,12 @@ export class ClusterPrimary {
     const slot: Slot = { worker, adminPort: undefined, isReady: false };
     this.#slots.set(index, slot);
     return new Promise((resolve) => {
-      worker.on('message', (message: FromWorker) => {
-        if (message.type === 'ready') {
+      worker.on('message', (message: FromWorker | SharedRequest) => {
+        if (message.type === 'shared') {
+          void answerSharedRequest(this.#store, message).then((reply) => {
+            if (worker.isConnected()) worker.send(reply);
+          });
+        } else if (message.type === 'ready') {
           slot.adminPort = message.adminPort;
           slot.isReady = true;
           this.#proxy ??= message.proxy;

@@ -2,13 +2,30 @@
 // other workers through node:cluster, its admin listener private on loopback), plus the answers to
 // what the primary asks over IPC.
 import type { Config } from '../config/schema.ts';
+import { createIpcSharedState, type SharedRequest } from '../shared/ipc-shared-state.ts';
+import type { SharedState } from '../shared/shared-state.ts';
 import type { Instance } from './start-instance.ts';
+
+/** A worker's calls to the primary's store wait at most this long (the primary is on this machine). */
+const IPC_TIMEOUT_MS = 2000;
 
 /** Messages between the primary and its workers. */
 export type ToWorker = { readonly type: 'metrics'; readonly id: number };
+// shared-state requests and replies travel on the same channel (ipc-shared-state.ts)
 export type FromWorker =
   | { readonly type: 'ready'; readonly proxy: { host: string; port: number }; readonly adminPort: number | undefined }
   | { readonly type: 'metrics'; readonly id: number; readonly metrics: unknown[] };
+
+/** The state this machine's workers share, through the primary. */
+export function workersStore(): SharedState {
+  return createIpcSharedState(
+    {
+      send: (message: SharedRequest) => void process.send?.(message),
+      onMessage: (fn) => void process.on('message', fn),
+    },
+    IPC_TIMEOUT_MS,
+  );
+}
 
 /** The worker's own admin listener: loopback, any free port, reached only through the primary. */
 export function workerConfig(config: Config): Config {

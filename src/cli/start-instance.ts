@@ -19,6 +19,7 @@ import { loadInitialModel } from '../runtime/model-loader.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
 import { startSharedSync } from '../runtime/shared-sync.ts';
+import type { SharedState } from '../shared/shared-state.ts';
 
 export interface InstanceOptions {
   readonly configPath: string | undefined;
@@ -26,6 +27,8 @@ export interface InstanceOptions {
   readonly logger?: Logger;
   /** A worker of `serve --workers N`: its admin listener is private to it (see cluster-worker.ts). */
   readonly isWorker?: boolean;
+  /** A worker's link to the state its machine's workers share (rate limits, the retry model). */
+  readonly workersStore?: SharedState;
 }
 
 export interface Instance {
@@ -68,7 +71,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     retry = new RetryIntelligence(config, loaded.model, deps);
   }
   const runtime = new Runtime(config, deps, retry);
-  const sharedSync = await startSharedSync(config, { rateLimits: runtime.rateLimits, retry }, deps);
+  const sharedSync = await startSharedSync(config, { rateLimits: runtime.rateLimits, retry }, deps, options.workersStore);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
   const proxy = new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }) });
 

@@ -12,6 +12,8 @@ import type { RetryIntelligence } from './retry-intelligence.ts';
 export interface ModelSyncOptions {
   readonly intervalMs: number;
   readonly keyPrefix: string;
+  /** `redis`: across instances; `workers`: across the workers of one `serve --workers N`. */
+  readonly store: 'redis' | 'workers';
 }
 
 export class ModelSync {
@@ -61,12 +63,12 @@ export class ModelSync {
       if (global === undefined) global = await this.#store.pushModel({ key: this.#key, mode: 'init', coordinates: this.#merge.everything() });
       if (global === undefined) throw new Error('the shared store did not keep the model it was given');
       this.#merge.applyGlobal(global);
-      metrics.sharedSyncs.inc({ kind: 'model', result: 'ok' });
+      metrics.sharedSyncs.inc({ kind: 'model', store: this.#options.store, result: 'ok' });
       if (this.#isFailing) logger.info({ modelVersion: this.#retry.model.version }, 'retry model merges with the global model again');
       this.#isFailing = false;
     } catch (err) {
       this.#merge.keepChanges();
-      metrics.sharedSyncs.inc({ kind: 'model', result: 'error' });
+      metrics.sharedSyncs.inc({ kind: 'model', store: this.#options.store, result: 'error' });
       if (!this.#isFailing) logger.warn({ err: (err as Error).message }, 'retry model merge failed: this instance learns alone until the shared store answers');
       this.#isFailing = true;
     }

@@ -14,6 +14,12 @@ const MAX_RAW_KEY_CHARS = 128;
 export interface RateLimitSyncOptions {
   readonly intervalMs: number;
   readonly keyPrefix: string;
+  /**
+   * `redis`: the limits with `shared = true`, across instances; its outages follow [shared]
+   * fail_mode. `workers`: the other limits, across the workers of one `serve --workers N`
+   * (the primary's store cannot be unreachable while the worker lives).
+   */
+  readonly store: 'redis' | 'workers';
 }
 
 export class RateLimitSync {
@@ -31,7 +37,7 @@ export class RateLimitSync {
     this.#store = store;
     this.#options = options;
     this.#deps = deps;
-    deps.metrics.sharedRedisUp.set(1);
+    if (options.store === 'redis') deps.metrics.sharedRedisUp.set(1);
   }
 
   start(): void {
@@ -55,27 +61,29 @@ export class RateLimitSync {
     const now = clock.now();
     const reports: BucketReport[] = [];
     const targets: { limit: ActiveRateLimit; key: string }[] = [];
+    const isRedis = this.#options.store === 'redis';
     for (const limit of this.#limits.limits) {
-      if (!limit.isShared) continue;
+      if (limit.isShared !== isRedis) continue;
       for (const p of limit.limiter.takePending(now)) {
         reports.push({ key: this.#storeKey(limit, p.key), consumed: p.count, ratePerSecond: limit.ratePerSecond, burst: limit.burst, minTokens: this.#minTokens(limit), ttlMs: limit.storeTtlMs });
         targets.push({ limit, key: p.key });
       }
     }
-    if (reports.length === 0 && this.#limits.isSharedAvailable && now - this.#lastCallMs < HEARTBEAT_MS) return;
+    if (reports.length === 0 && (!isRedis || (this.#limits.isSharedAvailable && now - this.#lastCallMs < HEARTBEAT_MS))) return;
     this.#lastCallMs = now;
     const started = performance.now();
     try {
       const remaining = await this.#store.takeTokens(reports);
-      metrics.sharedSyncDuration.observe((performance.now() - started) / 1000);
-      metrics.sharedSyncs.inc({ kind: 'rate_limits', result: 'ok' });
+      if (isRedis) metrics.sharedSyncDuration.observe((performance.now() - started) / 1000);
+      metrics.sharedSyncs.inc({ kind: 'rate_limits', store: this.#options.store, result: 'ok' });
       const at = clock.now();
       targets.forEach((t, i) => t.limit.limiter.correct(t.key, remaining[i] ?? 0, at));
-      this.#setAvailable(true, undefined);
+      if (isRedis) this.#setAvailable(true, undefined);
     } catch (err) {
       // what was reported is lost: better than replaying a whole outage's traffic at recovery
-      metrics.sharedSyncs.inc({ kind: 'rate_limits', result: 'error' });
-      this.#setAvailable(false, err);
+      metrics.sharedSyncs.inc({ kind: 'rate_limits', store: this.#options.store, result: 'error' });
+      if (isRedis) this.#setAvailable(false, err);
+      else this.#deps.logger.warn({ err: (err as Error).message }, 'rate limit sync with the other workers failed');
     }
   }
 

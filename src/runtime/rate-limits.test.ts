@@ -63,7 +63,7 @@ for (const { intervalMs, burst } of [{ intervalMs: 50, burst: 20 }, { intervalMs
     const instances = [0, 1].map(() => {
       const d = deps(clock);
       const limits = new RateLimits(config(SHARED('open').replace('burst = 20', `burst = ${burst}`)), d);
-      return { limits, sync: new RateLimitSync(limits, store, { intervalMs, keyPrefix: 't:' }, d), allowed: 0 };
+      return { limits, sync: new RateLimitSync(limits, store, { intervalMs, keyPrefix: 't:', store: 'redis' }, d), allowed: 0 };
     });
     // 10 s: instance 0 gets 300 req/s, instance 1 gets 100 req/s (400 offered for a limit of 100);
     // their syncs are half an interval apart
@@ -89,7 +89,7 @@ test('store unreachable: fail open enforces the limit per instance, fail closed 
     const store = createMemorySharedState(clock);
     const d = deps(clock);
     const limits = new RateLimits(config(SHARED(failMode)), d);
-    const sync = new RateLimitSync(limits, store, { intervalMs: 50, keyPrefix: 't:' }, d);
+    const sync = new RateLimitSync(limits, store, { intervalMs: 50, keyPrefix: 't:', store: 'redis' }, d);
     assert.equal(limits.check(...facts('/'), 0), undefined);
     store.isReachable = false;
     await sync.syncOnce();
