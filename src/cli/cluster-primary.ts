@@ -1,11 +1,15 @@
-// The primary of `sibyl serve --workers N`: forks N workers that share the proxy listener
-// (node:cluster hands connections out round-robin), restarts a worker that dies, serves the admin
+// The primary of `sibyl serve --workers N`: accepts the proxy's connections and hands each to a
+// worker chosen by its client IP, so that a client's retries meet the attempts they retry in one
+// worker's labeller (node:cluster's round-robin would scatter them); forks N workers and restarts
+// a worker that dies; serves the admin
 // listener for all of them (one /metrics summed over the workers; readiness of all; commands and
 // reloads sent to every worker; other views from the first worker), holds the state the workers
 // share (rate limits, retry model), forwards SIGHUP, and on SIGTERM drains every worker.
 import cluster, { type Worker } from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { fnv1a32 } from '../core/hash.ts';
 import { parseHostPort } from '../core/address.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
@@ -76,6 +80,7 @@ export class ClusterPrimary {
   #isStopping = false;
   #proxy: { host: string; port: number } | undefined;
   #admin: Server | undefined;
+  #listener: TcpServer | undefined;
   /** What the workers share: their rate limits and their retry model (one per machine). */
   readonly #store = createMemorySharedState(systemClock);
 
@@ -85,6 +90,7 @@ export class ClusterPrimary {
   }
 
   async start(count: number): Promise<void> {
+    this.#proxy = await this.#listenProxy(count);
     const ready = Array.from({ length: count }, (_, index) => this.#fork(index));
     const timer = setTimeout(() => {
       this.#logger.fatal({ timeoutMs: READY_TIMEOUT_MS }, 'workers did not start in time');
@@ -102,8 +108,35 @@ export class ClusterPrimary {
     this.#logger.info({ proxy: this.#proxy, admin: adminAddress, workers: count, strategy: this.#config.strategy.algorithm }, 'sibyl is serving');
   }
 
+  /** The proxy listener; connections wait paused until their worker takes them. */
+  #listenProxy(count: number): Promise<{ host: string; port: number }> {
+    const { host, port } = parseHostPort(this.#config.proxy.listenAddress) ?? { host: '0.0.0.0', port: 0 };
+    const listener = createTcpServer({ pauseOnConnect: true }, (socket) => this.#handOut(socket, count));
+    this.#listener = listener;
+    return new Promise((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen({ host, port, backlog: 4096 }, () => {
+        const a = listener.address();
+        resolve(typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port });
+      });
+    });
+  }
+
+  /** Sticky by client IP: the worker of the IP's hash, or the next ready one while it restarts. */
+  #handOut(socket: Socket, count: number): void {
+    const start = fnv1a32(socket.remoteAddress ?? '') % count;
+    for (let k = 0; k < count; k++) {
+      const slot = this.#slots.get((start + k) % count);
+      if (slot?.isReady === true && slot.worker.isConnected()) {
+        slot.worker.send({ type: 'connection' } satisfies ToWorker, socket);
+        return;
+      }
+    }
+    socket.destroy();
+  }
+
   #fork(index: number): Promise<void> {
-    const worker = cluster.fork({ SIBYL_WORKER_INDEX: String(index) });
+    const worker = cluster.fork({ SIBYL_WORKER_INDEX: String(index), SIBYL_PRIMARY_PROXY: JSON.stringify(this.#proxy) });
     this.#logger.info({ worker: index, pid: worker.process.pid }, 'worker started');
     const slot: Slot = { worker, adminPort: undefined, isReady: false };
     this.#slots.set(index, slot);
@@ -116,7 +149,6 @@ export class ClusterPrimary {
         } else if (message.type === 'ready') {
           slot.adminPort = message.adminPort;
           slot.isReady = true;
-          this.#proxy ??= message.proxy;
           resolve();
         } else if (message.type === 'metrics') {
           this.#pendingMetrics.get(message.id)?.(message.metrics);
@@ -217,6 +249,7 @@ export class ClusterPrimary {
     this.#isStopping = true;
     const hardLimitMs = this.#config.runtime.acceptTimeoutMillis;
     this.#logger.info({ signal, workers: this.#slots.size }, 'draining: every worker finishes its in-flight requests');
+    this.#listener?.close();
     setTimeout(() => {
       this.#logger.error({ hardLimitMs }, 'shutdown took too long; exiting');
       process.exit(1);

@@ -1,6 +1,7 @@
-// A worker of `sibyl serve --workers N`: one ordinary instance (its proxy listener shared with the
-// other workers through node:cluster, its admin listener private on loopback), plus the answers to
-// what the primary asks over IPC.
+// A worker of `sibyl serve --workers N`: one ordinary instance that serves the connections the
+// primary hands it (it does not listen itself) and has its admin listener private on loopback,
+// plus the answers to what the primary asks over IPC.
+import { Socket } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import { createIpcSharedState, type SharedRequest } from '../shared/ipc-shared-state.ts';
 import type { SharedState } from '../shared/shared-state.ts';
@@ -10,7 +11,7 @@ import type { Instance } from './start-instance.ts';
 const IPC_TIMEOUT_MS = 2000;
 
 /** Messages between the primary and its workers. */
-export type ToWorker = { readonly type: 'metrics'; readonly id: number };
+export type ToWorker = { readonly type: 'metrics'; readonly id: number } | { readonly type: 'connection' };
 // shared-state requests and replies travel on the same channel (ipc-shared-state.ts)
 export type FromWorker =
   | { readonly type: 'ready'; readonly proxy: { host: string; port: number }; readonly adminPort: number | undefined }
@@ -27,6 +28,12 @@ export function workersStore(): SharedState {
   );
 }
 
+/** Where the primary accepts the proxy's connections (it hands them to the workers). */
+export function primaryProxyAddress(): { host: string; port: number } | undefined {
+  const text = process.env.SIBYL_PRIMARY_PROXY;
+  return text === undefined ? undefined : (JSON.parse(text) as { host: string; port: number });
+}
+
 /** The worker's own admin listener: loopback, any free port, reached only through the primary. */
 export function workerConfig(config: Config): Config {
   return { ...config, admin: { ...config.admin, listenAddress: '127.0.0.1:0' } };
@@ -34,7 +41,8 @@ export function workerConfig(config: Config): Config {
 
 export function serveAsWorker(instance: Instance, registry: { getMetricsAsJSON(): Promise<unknown[]> }): void {
   const send = (message: FromWorker): void => void process.send?.(message);
-  process.on('message', (message: ToWorker) => {
+  process.on('message', (message: ToWorker, handle: unknown) => {
+    if (message.type === 'connection') return void (handle instanceof Socket ? instance.adopt(handle) : undefined);
     if (message.type !== 'metrics') return;
     instance.runtime.publishGauges();
     void registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: message.id, metrics }));

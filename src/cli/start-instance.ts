@@ -1,6 +1,7 @@
 // Wires one Sibyl instance: runtime, proxy listener, admin listener, config watching, shutdown.
 // Used by `sibyl serve` and `sibyl demo`.
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { systemClock } from '../core/clock.ts';
 import { parseHostPort } from '../core/address.ts';
@@ -29,6 +30,8 @@ export interface InstanceOptions {
   readonly isWorker?: boolean;
   /** A worker's link to the state its machine's workers share (rate limits, the retry model). */
   readonly workersStore?: SharedState;
+  /** A worker does not listen: the primary accepts on this address and hands it connections (adopt). */
+  readonly primaryProxyAddress?: { host: string; port: number };
 }
 
 export interface Instance {
@@ -37,6 +40,8 @@ export interface Instance {
   readonly adminAddress: { host: string; port: number } | undefined;
   readonly logger: Logger;
   readonly registry: Registry;
+  /** Serves a connection accepted elsewhere (a worker's, from the primary). */
+  adopt(socket: Socket): void;
   reload(): Promise<ReloadResult>;
   shutdown(reason: string): Promise<{ isClean: boolean }>;
 }
@@ -92,7 +97,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   };
 
   const listen = hostPort(config.proxy.listenAddress);
-  const proxyAddress = await proxy.listen(listen.host, listen.port);
+  const proxyAddress = options.primaryProxyAddress ?? (await proxy.listen(listen.host, listen.port));
   let admin: Server | undefined;
   let adminAddress: { host: string; port: number } | undefined;
   if (config.admin.enabled) {
@@ -125,5 +130,5 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     })();
     return stopping;
   };
-  return { runtime, proxyAddress, adminAddress, logger, registry: metrics.registry, reload: triggerReload, shutdown };
+  return { runtime, proxyAddress, adminAddress, logger, registry: metrics.registry, adopt: (socket) => proxy.adopt(socket), reload: triggerReload, shutdown };
 }

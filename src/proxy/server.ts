@@ -93,6 +93,20 @@ export class ProxyServer {
     this.#server.keepAliveTimeout = s.keepAliveTimeoutMs;
   }
 
+  /**
+   * A connection accepted by the cluster's primary and handed to this worker (cluster-primary.ts).
+   * max_connections is checked here, as Node checks it for the connections it accepts itself.
+   */
+  adopt(socket: Socket): void {
+    if (this.#isDraining || this.#openConnections >= this.#runtime.current.settings.maxConnections) {
+      if (!this.#isDraining) this.#metrics.connectionsRejected.inc();
+      socket.destroy();
+      return;
+    }
+    this.#server.emit('connection', socket);
+    socket.resume();
+  }
+
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
@@ -106,21 +120,31 @@ export class ProxyServer {
 
   /**
    * Graceful drain: stop accepting, close idle keep-alive connections, let in-flight requests
-   * finish; after timeoutMs, cut what remains. Resolves when the listener is closed.
+   * finish; after timeoutMs, cut what remains. Resolves when the listener is closed and no
+   * connection is left (adopted connections are not the listener's, so both are waited for).
    */
   drain(timeoutMs: number): Promise<{ isClean: boolean }> {
     this.#isDraining = true;
     return new Promise((resolve) => {
       let isClean = true;
+      let isClosed = false;
       const timer = setTimeout(() => {
         isClean = false;
         this.#server.closeAllConnections();
       }, timeoutMs);
-      const idleSweep = setInterval(() => this.#server.closeIdleConnections(), 100);
-      this.#server.close(() => {
+      const finishIfDone = (): void => {
+        if (!isClosed || this.#openConnections > 0) return;
         clearTimeout(timer);
         clearInterval(idleSweep);
         resolve({ isClean });
+      };
+      const idleSweep = setInterval(() => {
+        this.#server.closeIdleConnections();
+        finishIfDone();
+      }, 100);
+      this.#server.close(() => {
+        isClosed = true;
+        finishIfDone();
       });
       this.#server.closeIdleConnections();
     });

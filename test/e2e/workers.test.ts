@@ -1,11 +1,12 @@
-// `sibyl serve --workers 2` through the real binary: two worker processes share the proxy port; the
-// primary's /metrics shows totals equal to the requests sent; SIGTERM drains every worker without
-// a failed request; a config reload reaches every worker.
+// `sibyl serve --workers 2` through the real binary: the primary hands connections to two workers,
+// sticky by client IP; its /metrics shows totals equal to the requests sent; SIGTERM drains every
+// worker without a failed request; a config reload reaches every worker; a dead worker is replaced.
+// Requests come from several loopback source addresses (127.0.0.1-8), so that both workers get some.
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { backendsToml, startTestBackend } from '../helpers/backends.ts';
 import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
 import { testConfig } from '../helpers/sibyl-control.ts';
@@ -24,14 +25,22 @@ function workerAdminUrls(sibyl: SibylProcess): string[] {
     .map((l) => `http://127.0.0.1:${l.admin?.port}`);
 }
 
-/** A request on a connection of its own, so that the primary hands it to the next worker. */
+const SOURCES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
+let nextSource = 0;
+
+/** A request on a connection of its own, from the next source address: another client IP. */
 async function getFresh(url: string): Promise<{ status: number; servedBy: string }> {
-  const res = await request(url, { headers: { connection: 'close' } });
-  await res.body.text();
-  return { status: res.statusCode, servedBy: String(res.headers['x-served-by'] ?? '') };
+  const dispatcher = new Agent({ localAddress: SOURCES[nextSource++ % SOURCES.length] });
+  try {
+    const res = await request(url, { dispatcher });
+    await res.body.text();
+    return { status: res.statusCode, servedBy: String(res.headers['x-served-by'] ?? '') };
+  } finally {
+    await dispatcher.close();
+  }
 }
 
-test('one /metrics for both workers: totals equal the requests sent, and both workers served', { timeout: 30_000 }, async (t) => {
+test('one /metrics for both workers: totals equal the requests sent; both workers served, each client IP by one', { timeout: 30_000 }, async (t) => {
   const backend = await startTestBackend('app');
   t.after(() => backend.close());
   const sibyl = await startSibyl(testConfig(`${REST}\n${backendsToml([backend])}`, RUNTIME), { args: WORKERS });
@@ -47,6 +56,14 @@ test('one /metrics for both workers: totals equal the requests sent, and both wo
   assert.equal(perWorker.length, 2);
   assert.ok(perWorker.every((n) => n > 0), `both workers served: ${perWorker.join(' + ')}`);
   assert.equal(perWorker[0]! + perWorker[1]!, sent);
+  // sticky: many requests from one client IP all land on one worker
+  const before = await Promise.all(workerAdminUrls(sibyl).map(async (url) => sampleValue(await scrapeMetrics(url), 'sibyl_proxy_requests_total', { backend: 'app', status_class: '2xx' })));
+  for (let i = 0; i < 20; i++) {
+    const res = await request(`${sibyl.proxyUrl}/same-client`, { headers: { connection: 'close' } });
+    await res.body.text();
+  }
+  const afterOne = await Promise.all(workerAdminUrls(sibyl).map(async (url) => sampleValue(await scrapeMetrics(url), 'sibyl_proxy_requests_total', { backend: 'app', status_class: '2xx' })));
+  assert.deepEqual(afterOne.map((n, i) => n - (before[i] as number)).sort(), [0, 20], 'twenty connections from 127.0.0.1 went to one worker');
   const ready = await request(`${sibyl.adminUrl}/health/ready`);
   assert.equal(ready.statusCode, 200);
   assert.deepEqual(await ready.body.json(), { status: 'ready', isReady: true, workers: 2, readyWorkers: 2 });
