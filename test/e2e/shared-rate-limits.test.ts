@@ -84,11 +84,12 @@ test('Redis killed mid-run (fail open): no crash, no lost request, per-instance 
   for (const r of results) assertOnly(r, [200, 429]);
   for (const s of sibyls) assert.equal(s.proc.exitCode, null, 'still running');
 
-  // recovered: the limit is global again (the bucket was just in use: no initial burst this time)
+  // recovered: the limit is global again. The restarted Redis's bucket may have filled up while the
+  // loads stopped, so up to one burst more than rate x time is right.
   const { allowed, elapsedMs } = await loadAll(sibyls, 3000);
-  const expected = (RATE * elapsedMs) / 1000;
-  t.diagnostic(`after recovery: allowed ${allowed} in ${Math.round(elapsedMs)} ms (expected ${Math.round(expected)})`);
-  assert.ok(Math.abs(allowed - expected) <= 0.1 * expected, `allowed ${allowed}, expected ${Math.round(expected)} +- 10 %`);
+  const atRate = (RATE * elapsedMs) / 1000;
+  t.diagnostic(`after recovery: allowed ${allowed} in ${Math.round(elapsedMs)} ms (rate x time ${Math.round(atRate)}, + burst ${BURST})`);
+  assert.ok(allowed >= 0.9 * atRate && allowed <= 1.1 * (atRate + BURST), `allowed ${allowed}, expected ${Math.round(atRate)} (+ up to ${BURST}) +- 10 %`);
 });
 
 test('Redis killed (fail closed): shared-limited requests get 503 until Redis returns', { skip, timeout: 30_000 }, async (t) => {
