@@ -15,8 +15,8 @@ export interface SharedSync {
   stop(): Promise<void>;
 }
 
-/** The Redis URL without its password, for logs. */
-function redactedUrl(url: string): string {
+/** The Redis URL without its password, for logs and the admin API. */
+export function redactedUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
