@@ -4,7 +4,8 @@
 // a worker that dies; serves the admin
 // listener for all of them (one /metrics summed over the workers; readiness of all; commands and
 // reloads sent to every worker; other views from the first worker), holds the state the workers
-// share (rate limits, retry model), forwards SIGHUP, and on SIGTERM drains every worker.
+// share (rate limits, retry model), relays worker 0's active health checks to the others,
+// forwards SIGHUP, and on SIGTERM drains every worker.
 import cluster, { type Worker } from 'node:cluster';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -152,6 +153,9 @@ export class ClusterPrimary {
           resolve();
         } else if (message.type === 'metrics') {
           this.#pendingMetrics.get(message.id)?.(message.metrics);
+        } else if (message.type === 'probe') {
+          // the probing worker's check, for every other worker to apply
+          for (const other of this.#slots.values()) if (other !== slot && other.isReady && other.worker.isConnected()) other.worker.send(message);
         }
       });
       worker.on('exit', (code, signal) => {

@@ -3,6 +3,7 @@
 // plus the answers to what the primary asks over IPC.
 import { Socket } from 'node:net';
 import type { Config } from '../config/schema.ts';
+import type { HealthProbeSharing } from '../runtime/deps.ts';
 import { createIpcSharedState, type SharedRequest } from '../shared/ipc-shared-state.ts';
 import type { SharedState } from '../shared/shared-state.ts';
 import type { Instance } from './start-instance.ts';
@@ -11,11 +12,14 @@ import type { Instance } from './start-instance.ts';
 const IPC_TIMEOUT_MS = 2000;
 
 /** Messages between the primary and its workers. */
-export type ToWorker = { readonly type: 'metrics'; readonly id: number } | { readonly type: 'connection' };
+/** One active health check's result, from the probing worker to the others through the primary. */
+export type ProbeResult = { readonly type: 'probe'; readonly backendKey: string; readonly isSuccess: boolean };
+export type ToWorker = { readonly type: 'metrics'; readonly id: number } | { readonly type: 'connection' } | ProbeResult;
 // shared-state requests and replies travel on the same channel (ipc-shared-state.ts)
 export type FromWorker =
   | { readonly type: 'ready'; readonly proxy: { host: string; port: number }; readonly adminPort: number | undefined }
-  | { readonly type: 'metrics'; readonly id: number; readonly metrics: unknown[] };
+  | { readonly type: 'metrics'; readonly id: number; readonly metrics: unknown[] }
+  | ProbeResult;
 
 /** The state this machine's workers share, through the primary. */
 export function workersStore(): SharedState {
@@ -26,6 +30,17 @@ export function workersStore(): SharedState {
     },
     IPC_TIMEOUT_MS,
   );
+}
+
+/**
+ * Active health checks run in worker 0 only (one probe per interval per backend, as with one
+ * process); the other workers apply its results, so that all agree on who is healthy.
+ */
+export function healthProbeSharing(): HealthProbeSharing {
+  return {
+    isProbing: process.env.SIBYL_WORKER_INDEX === '0',
+    publish: (backendKey, isSuccess) => void process.send?.({ type: 'probe', backendKey, isSuccess } satisfies FromWorker),
+  };
 }
 
 /** Where the primary accepts the proxy's connections (it hands them to the workers). */
@@ -43,6 +58,7 @@ export function serveAsWorker(instance: Instance, registry: { getMetricsAsJSON()
   const send = (message: FromWorker): void => void process.send?.(message);
   process.on('message', (message: ToWorker, handle: unknown) => {
     if (message.type === 'connection') return void (handle instanceof Socket ? instance.adopt(handle) : undefined);
+    if (message.type === 'probe') return instance.runtime.applyHealthProbe(message.backendKey, message.isSuccess);
     if (message.type !== 'metrics') return;
     instance.runtime.publishGauges();
     void registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: message.id, metrics }));

@@ -3,7 +3,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { ClusterPrimary } from './cluster-primary.ts';
-import { primaryProxyAddress, serveAsWorker, workerConfig, workersStore } from './cluster-worker.ts';
+import { healthProbeSharing, primaryProxyAddress, serveAsWorker, workerConfig, workersStore } from './cluster-worker.ts';
 import { loadConfigOrExit } from './load-or-exit.ts';
 import { startInstance, type Instance } from './start-instance.ts';
 
@@ -56,7 +56,7 @@ export async function serveCommand(options: { config?: string; validate?: boolea
   }
   if (workers > 1 && cluster.isPrimary) return new ClusterPrimary(config).start(workers);
   if (cluster.isWorker) {
-    const instance = await startInstance(workerConfig(config), { configPath: options.config, env: process.env, isWorker: true, workersStore: workersStore(), primaryProxyAddress: primaryProxyAddress() });
+    const instance = await startInstance(workerConfig(config), { configPath: options.config, env: process.env, isWorker: true, workersStore: workersStore(), primaryProxyAddress: primaryProxyAddress(), healthProbes: healthProbeSharing() });
     exitAfterShutdown(instance, config.runtime.acceptTimeoutMillis);
     return serveAsWorker(instance, instance.registry);
   }

@@ -19,6 +19,7 @@ import { createUpgradeHandler } from '../proxy/websocket.ts';
 import { loadInitialModel } from '../runtime/model-loader.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
+import type { HealthProbeSharing } from '../runtime/deps.ts';
 import { startSharedSync } from '../runtime/shared-sync.ts';
 import type { SharedState } from '../shared/shared-state.ts';
 
@@ -32,6 +33,8 @@ export interface InstanceOptions {
   readonly workersStore?: SharedState;
   /** A worker does not listen: the primary accepts on this address and hands it connections (adopt). */
   readonly primaryProxyAddress?: { host: string; port: number };
+  /** A worker: whether it runs the active health checks, and how it shares their results. */
+  readonly healthProbes?: HealthProbeSharing;
 }
 
 export interface Instance {
@@ -68,7 +71,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   const logger = options.logger ?? createLogger(config.log.level, destination);
   const metrics = createMetrics();
   const accessLog = createAccessLog(destination, { maxBufferedLines: config.runtime.metricsCap, onDrop: () => metrics.accessLogDropped.inc() });
-  const deps = { clock: systemClock, rng: mathRng, metrics, logger };
+  const deps = { clock: systemClock, rng: mathRng, metrics, logger, healthProbes: options.healthProbes };
   let retry: RetryIntelligence | undefined;
   if (config.telemetry.enabled) {
     const loaded = await loadInitialModel(config);

@@ -141,6 +141,11 @@ export class Runtime {
     for (const b of this.#generation.backends) if (b.limiter !== undefined) m.concurrencyLimit.set({ backend: b.id }, b.limiter.limit);
   }
 
+  /** A worker applies an active health check the probing worker ran (serve --workers N). */
+  applyHealthProbe(backendKey: string, isSuccess: boolean): void {
+    this.#health.applyProbe(backendKey, isSuccess);
+  }
+
   recentHealthEvents() {
     return this.#health.recentEvents();
   }

@@ -1,7 +1,9 @@
 // State the workers of `sibyl serve --workers 2` share through the primary, via the real binary:
-// a rate limit is one per machine, not one per worker; the workers merge their retry models.
+// a rate limit is one per machine, not one per worker; the workers merge their retry models; one
+// worker runs the active health checks and every worker routes by their results.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Agent, request } from 'undici';
 import { backendsToml, startTestBackend } from '../helpers/backends.ts';
 import { sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
 import { drivePopulations, type Population } from '../helpers/retry-population.ts';
@@ -70,4 +72,39 @@ test('the workers share one retry model: they predict alike after a model sync i
   // first attempt came to the same worker); the other knows what it learned only through the merge.
   for (const [p1, p2] of predictions) assert.ok(p1 > p2 + 0.1, 'both know these clients retry a first 503 and never a second');
   assert.ok(sampleValue(await scrapeMetrics(sibyl.adminUrl), 'sibyl_shared_syncs_total', { kind: 'model', store: 'workers', result: 'ok' }) >= 2);
+});
+
+test('one worker runs the active health checks; every worker routes around a backend they fail', { timeout: 30_000 }, async (t) => {
+  const [a, b] = [await startTestBackend('a'), await startTestBackend('b')];
+  t.after(() => a.close());
+  t.after(() => b.close());
+  let probesOfA = 0;
+  a.server.on('request', (req: { url?: string }) => void (req.url === '/health' && probesOfA++));
+  const health = '[health]\nenabled = true\ninterval = "200ms"\ntimeout = "100ms"\nhealthy_threshold = 1\nunhealthy_threshold = 1\njitter = 0\n[outlier_detection]\nenabled = false';
+  const sibyl = await startSibyl(testConfig(`${health}\n${backendsToml([a, b])}`, RUNTIME), { args: WORKERS });
+  t.after(() => sibyl.stop());
+  const before = probesOfA;
+  await new Promise((r) => setTimeout(r, 2000));
+  const probes = probesOfA - before;
+  // one checker: ~10 probes in 2 s at 200 ms; a checker per worker would send ~20
+  assert.ok(probes >= 4 && probes <= 14, `${probes} probes of backend a in 2 s`);
+
+  a.status = 503; // its /health fails from now on
+  const servedBy = async (localAddress: string) => {
+    const dispatcher = new Agent({ localAddress });
+    try {
+      const res = await request(`${sibyl.proxyUrl}/x`, { dispatcher });
+      await res.body.text();
+      return String(res.headers['x-served-by']);
+    } finally {
+      await dispatcher.close();
+    }
+  };
+  // 127.0.0.1 and 127.0.0.4 are served by different workers
+  await eventually(async () => {
+    const seen = await Promise.all(Array.from({ length: 12 }, (_, i) => servedBy(i % 2 === 0 ? '127.0.0.1' : '127.0.0.4')));
+    return seen.every((s) => s === 'b');
+  }, 5000, 100);
+  const perWorker = await Promise.all(workerAdminUrls(sibyl).map(async (url) => sampleValue(await scrapeMetrics(url), 'sibyl_backend_healthy', { backend: 'a' })));
+  assert.deepEqual(perWorker, [0, 0], 'both workers hold a unhealthy');
 });
