@@ -34,6 +34,7 @@ program
   .description('run the load balancer')
   .option('-c, --config <file>', 'TOML config file (without it, the config comes from SIBYL_* environment variables)')
   .option('--validate', 'only validate the config and exit (0 valid, 1 invalid)')
+  .option('--workers <n>', 'worker processes sharing the listener: a number, or "auto" for one per core', '1')
   .action(serveCommand);
 
 program

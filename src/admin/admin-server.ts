@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import { redactedUrl } from '../runtime/shared-sync.ts';
 import { loadDashboardAssets, sendAsset } from './dashboard-assets.ts';
 import { dashboardSnapshot } from './dashboard-snapshot.ts';
 import { detailedHealth, healthSummary, type ListenerStatus } from './health-report.ts';
@@ -156,5 +157,6 @@ export function redactSecrets(config: Runtime['config']): unknown {
     ...config,
     admin: { ...config.admin, token: config.admin.token === undefined ? undefined : hidden },
     telemetry: { ...config.telemetry, clientKeySalt: config.telemetry.clientKeySalt === '' ? '' : hidden },
+    shared: { ...config.shared, redisUrl: config.shared.redisUrl === undefined ? undefined : redactedUrl(config.shared.redisUrl) },
   };
 }

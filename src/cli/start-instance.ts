@@ -1,6 +1,8 @@
 // Wires one Sibyl instance: runtime, proxy listener, admin listener, config watching, shutdown.
 // Used by `sibyl serve` and `sibyl demo`.
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Registry } from 'prom-client';
 import { systemClock } from '../core/clock.ts';
 import { parseHostPort } from '../core/address.ts';
 import { mathRng } from '../core/rng.ts';
@@ -21,11 +23,22 @@ import { ModelCandidate } from '../runtime/model-candidate.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
 import { listenerOptionsFrom } from './protocols.ts';
+import type { HealthProbeSharing } from '../runtime/deps.ts';
+import { startSharedSync } from '../runtime/shared-sync.ts';
+import type { SharedState } from '../shared/shared-state.ts';
 
 export interface InstanceOptions {
   readonly configPath: string | undefined;
   readonly env: Record<string, string | undefined>;
   readonly logger?: Logger;
+  /** A worker of `serve --workers N`: its admin listener is private to it (see cluster-worker.ts). */
+  readonly isWorker?: boolean;
+  /** A worker's link to the state its machine's workers share (rate limits, the retry model). */
+  readonly workersStore?: SharedState;
+  /** A worker does not listen: the primary accepts on this address and hands it connections (adopt). */
+  readonly primaryProxyAddress?: { host: string; port: number };
+  /** A worker: whether it runs the active health checks, and how it shares their results. */
+  readonly healthProbes?: HealthProbeSharing;
 }
 
 export interface Instance {
@@ -33,6 +46,9 @@ export interface Instance {
   readonly proxyAddress: { host: string; port: number };
   readonly adminAddress: { host: string; port: number } | undefined;
   readonly logger: Logger;
+  readonly registry: Registry;
+  /** Serves a connection accepted elsewhere (a worker's, from the primary). */
+  adopt(socket: Socket): void;
   reload(): Promise<ReloadResult>;
   shutdown(reason: string): Promise<{ isClean: boolean }>;
 }
@@ -42,11 +58,12 @@ function hostPort(text: string): { host: string; port: number } {
   return parseHostPort(text) ?? { host: '127.0.0.1', port: 0 };
 }
 
-function listenAdmin(server: Server, address: string): Promise<{ host: string; port: number }> {
+function listenAdmin(server: Server, address: string, isExclusive: boolean): Promise<{ host: string; port: number }> {
   const { host, port } = hostPort(address);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port }, () => {
+    // exclusive: a cluster worker's admin port is its own, not shared with the other workers
+    server.listen({ host, port, exclusive: isExclusive }, () => {
       const a = server.address();
       resolve(typeof a === 'object' && a !== null ? { host: a.address, port: a.port } : { host, port });
     });
@@ -58,7 +75,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   const logger = options.logger ?? createLogger(config.log.level, destination);
   const metrics = createMetrics();
   const accessLog = createAccessLog(destination, { maxBufferedLines: config.runtime.metricsCap, onDrop: () => metrics.accessLogDropped.inc() });
-  const deps = { clock: systemClock, rng: mathRng, metrics, logger };
+  const deps = { clock: systemClock, rng: mathRng, metrics, logger, healthProbes: options.healthProbes };
   let retry: RetryIntelligence | undefined;
   if (config.telemetry.enabled) {
     const loaded = await loadInitialModel(config);
@@ -68,6 +85,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     retry = new RetryIntelligence(config, loaded.model, deps, candidate === undefined ? undefined : new ModelCandidate(candidate, config.modelRollout.candidatePath ?? '', config, deps));
   }
   const runtime = new Runtime(config, deps, retry);
+  const sharedSync = await startSharedSync(config, { rateLimits: runtime.rateLimits, retry }, deps, options.workersStore);
   const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
   const protocols = new ProtocolListener(listenerOptionsFrom(config), { metrics, logger, requestIdHeader: () => runtime.current.settings.requestIdHeader });
   if (config.proxy.kind === 'http') await protocols.prepare();
@@ -95,7 +113,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
 
   await runtime.refreshDiscovery();
   const listen = hostPort(config.proxy.listenAddress);
-  const proxyAddress = await proxy.listen(listen.host, listen.port);
+  const proxyAddress = options.primaryProxyAddress ?? (await proxy.listen(listen.host, listen.port));
   let admin: Server | undefined;
   let adminAddress: { host: string; port: number } | undefined;
   if (config.admin.enabled) {
@@ -103,14 +121,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       { token: config.admin.token, metricsPath: config.metrics.enabled ? config.metrics.path : undefined },
       { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload },
     );
-    adminAddress = await listenAdmin(admin, config.admin.listenAddress);
+    adminAddress = await listenAdmin(admin, config.admin.listenAddress, options.isWorker === true);
   }
   runtime.start();
   let watcher: ConfigWatcher | undefined;
   if (options.configPath !== undefined) {
     watcher = watchConfigFile(options.configPath, config.runtime.configWatchIntervalMillis, () => void triggerReload());
   }
-  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm, kind: config.proxy.kind, tls: config.tls.enabled }, 'sibyl is serving');
+  logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm, kind: config.proxy.kind, tls: config.tls.enabled }, options.isWorker === true ? 'worker is serving' : 'sibyl is serving');
 
   let stopping: Promise<{ isClean: boolean }> | undefined;
   const shutdown = (reason: string): Promise<{ isClean: boolean }> => {
@@ -120,7 +138,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       watcher?.stop();
       protocols.stop();
       const drained = await proxy.drain(cfg.drainTimeoutMillis);
-      const background = Promise.all([runtime.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);
+      const background = Promise.all([runtime.stop(), sharedSync?.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);
       const isBackgroundDone = await Promise.race([background.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), cfg.backgroundTimeoutMillis).unref())]);
       admin?.closeAllConnections();
       accessLog.close();
@@ -129,5 +147,5 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     })();
     return stopping;
   };
-  return { runtime, proxyAddress, adminAddress, logger, reload: triggerReload, shutdown };
+  return { runtime, proxyAddress, adminAddress, logger, registry: metrics.registry, adopt: (socket) => (proxy instanceof ProxyServer ? proxy.adopt(socket) : socket.destroy()), reload: triggerReload, shutdown };
 }

@@ -107,6 +107,11 @@ test('applyEnvOverrides leaves the document it is given untouched', () => {
   assert.deepEqual(out, { proxy: { listen_address: '127.0.0.1:2' } });
 });
 
+test('SIBYL_REDIS_URL sets [shared] redis_url and is validated like the file', () => {
+  const { document: out } = applyEnvOverrides({}, { SIBYL_REDIS_URL: 'redis://:secret@10.0.0.5:6379/1' });
+  assert.deepEqual(out, { shared: { redis_url: 'redis://:secret@10.0.0.5:6379/1' } });
+});
+
 test('the exported list names every variable once, with the key it sets', () => {
   assert.deepEqual(
     envVars.map((v) => [v.name, v.key]),
@@ -118,6 +123,7 @@ test('the exported list names every variable once, with the key it sets', () => 
       ['SIBYL_LOG_LEVEL', 'log.level'],
       ['SIBYL_ADMIN_LISTEN_ADDRESS', 'admin.listen_address'],
       ['SIBYL_ADMIN_TOKEN', 'admin.token'],
+      ['SIBYL_REDIS_URL', 'shared.redis_url'],
     ],
   );
   for (const v of envVars) assert.ok(v.description.length > 5, v.name);

@@ -43,6 +43,7 @@ const OVERRIDES: readonly EnvOverride[] = [
   { name: 'SIBYL_LOG_LEVEL', key: 'log.level', section: 'log', field: 'level', parse: asString, description: 'Log level.' },
   { name: 'SIBYL_ADMIN_LISTEN_ADDRESS', key: 'admin.listen_address', section: 'admin', field: 'listen_address', parse: asString, description: 'Admin listen address, "host:port".' },
   { name: 'SIBYL_ADMIN_TOKEN', key: 'admin.token', section: 'admin', field: 'token', parse: asString, description: 'Bearer token for the admin API; keeps the secret out of the file.' },
+  { name: 'SIBYL_REDIS_URL', key: 'shared.redis_url', section: 'shared', field: 'redis_url', parse: asString, description: 'Redis for state shared across instances, "redis://[user:password@]host:port[/db]"; keeps its password out of the file.' },
 ];
 
 /** Every supported environment variable, for the docs and `--help`. */

@@ -27,4 +27,7 @@ test('tcp mode: only connection-based strategies, and ip_hash by client IP', () 
     ['strategy.algorithm', '"adaptive" needs HTTP responses; with proxy.kind = "tcp" use one of round_robin, weighted_round_robin, least_connections, random, power_of_two, ip_hash'],
     ['strategy.hash_key', 'with proxy.kind = "tcp" there are no headers: use "client_ip"'],
   ]);
+  assert.deepEqual(problemsOf(validateDocument({ backends, proxy: { kind: 'tcp' }, http2: { allow_h2c: true } }, {})), [['http2.allow_h2c', 'with proxy.kind = "tcp" there is no HTTP: turn allow_h2c off']]);
+  const tls = problemsOf(validateDocument({ backends, proxy: { kind: 'tcp' }, tls: { enabled: true, cert_file: 'c.pem', key_file: 'k.pem' } }, {}));
+  assert.ok(tls.some(([path, message]) => path === 'tls.enabled' && message.includes('passed through')), JSON.stringify(tls));
 });

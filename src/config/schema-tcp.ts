@@ -16,6 +16,8 @@ export const tcpSchema = z
 interface TcpCheckInput {
   readonly proxy: { readonly kind: string };
   readonly strategy: { readonly algorithm: string; readonly hashKey: string };
+  readonly tls: { readonly enabled: boolean };
+  readonly http2: { readonly allowH2c: boolean };
 }
 
 /** In TCP mode the strategy must be connection-based and ip_hash can hash only the client IP. */
@@ -27,4 +29,7 @@ export function checkTcpMode(c: TcpCheckInput, ctx: z.core.$RefinementCtx): void
   if (c.strategy.hashKey !== 'client_ip') {
     ctx.addIssue({ code: 'custom', path: ['strategy', 'hashKey'], message: 'with proxy.kind = "tcp" there are no headers: use "client_ip"' });
   }
+  // the L4 listener splices bytes: it neither terminates TLS nor speaks HTTP/2 (TLS passes through)
+  if (c.tls.enabled) ctx.addIssue({ code: 'custom', path: ['tls', 'enabled'], message: 'with proxy.kind = "tcp" TLS is passed through to the backends, not terminated: turn [tls] off' });
+  if (c.http2.allowH2c) ctx.addIssue({ code: 'custom', path: ['http2', 'allowH2c'], message: 'with proxy.kind = "tcp" there is no HTTP: turn allow_h2c off' });
 }

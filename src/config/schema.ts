@@ -13,6 +13,7 @@ import { checkTcpMode, tcpSchema } from './schema-tcp.ts';
 import { blueGreenSchema, createPoolSchema, experimentSchema, flagSchema, modelRolloutSchema, shadowSchema, rolloutSchema, routeSchema, trafficSchema } from './schema-traffic.ts';
 import { checkTraffic } from './checks-traffic.ts';
 import { http2Schema, tlsSchema, upstreamTlsSchema } from './schema-tls.ts';
+import { checkSharedLimits, rateLimitsSchema, sharedSchema } from './schema-shared.ts';
 
 const count = (min: number) => z.int().min(min);
 
@@ -40,6 +41,7 @@ export const proxySchema = z
     listenAddress: address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.'),
     kind: z.enum(['http', 'tcp']).default('http').describe('`http`: an HTTP/1.1 proxy (the full data path). `tcp`: an L4 proxy of byte streams, see [tcp]; of the keys below only `max_connections` and `connect_timeout` apply to it. A change needs a restart.'),
     maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it is refused at accept (closed before any response) and counted in `sibyl_proxy_connections_rejected_total`.'),
+    maxConnectionsPerIp: z.int().min(0).default(0).describe('Concurrent client connections from one client IP; a connection beyond it is closed at accept (before any response) and counted in `sibyl_proxy_connections_per_ip_rejected_total`. 0: no per-IP limit.'),
     maxHeaderBytes: count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.'),
     maxUrlBytes: count(1).default(8_192).describe('Longest request URL, in bytes; longer gets 414.'),
     maxBodyBytes: count(0).default(10_485_760).describe('Largest request body, in bytes; larger gets 413.'),
@@ -48,7 +50,7 @@ export const proxySchema = z
     upstreamBodyTimeout: duration().prefault('60s').describe('Longest pause between two chunks of a backend\'s response body; on expiry the response is aborted.'),
     clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. With [tls], also the time to finish the TLS handshake. Must be <= `client_request_timeout`.'),
     clientRequestTimeout: duration().prefault('60s').describe('Time a client gets to send the complete request, body included; on expiry 408.'),
-    keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests.'),
+    keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests; closing one is counted in `sibyl_proxy_idle_timeouts_total`.'),
     upstreamKeepAliveTimeout: duration().prefault('4s').describe('How long an idle backend connection is kept in the pool; keep it below the backends\' own keep-alive timeout.'),
     upstreamConnections: count(1).default(128).describe('Maximum connections in each backend\'s connection pool.'),
     addViaHeader: z.boolean().default(false).describe('Add a `Via` header to proxied requests and responses.'),
@@ -198,9 +200,11 @@ export const configSchema = z
     tls: tlsSchema.prefault({}),
     http2: http2Schema.prefault({}),
     upstreamTls: upstreamTlsSchema.prefault({}),
+    rateLimits: rateLimitsSchema.prefault([]),
+    shared: sharedSchema.prefault({}),
   })
   .superRefine(checkBackendsSource, whenValid('discovery', 'backends'))
-  .superRefine(checkTcpMode, whenValid('proxy.kind', 'strategy.algorithm', 'strategy.hashKey'))
+  .superRefine(checkTcpMode, whenValid('proxy.kind', 'strategy.algorithm', 'strategy.hashKey', 'tls.enabled', 'http2.allowH2c'))
   .superRefine(checkTraffic, whenValid('backends', 'discovery', 'pools', 'routes', 'rollouts', 'blueGreen', 'experiments', 'shadows', 'flags'))
   .superRefine(
     (c, ctx) => {
@@ -209,7 +213,8 @@ export const configSchema = z
       }
     },
     whenValid('admin.enabled', 'admin.listenAddress', 'proxy.listenAddress'),
-  );
+  )
+  .superRefine(checkSharedLimits, whenValid('rateLimits', 'shared.redisUrl'));
 
 /**
  * [[backends]] is the list for static discovery, and must stay empty when another source is used.
@@ -245,3 +250,5 @@ export type BlueGreenConfig = Config['blueGreen'][number];
 export type ExperimentConfig = Config['experiments'][number];
 export type ShadowConfig = Config['shadows'][number];
 export type FlagConfig = Config['flags'][number];
+export type RateLimitConfig = Config['rateLimits'][number];
+export type SharedConfig = Config['shared'];

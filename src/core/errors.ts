@@ -24,6 +24,8 @@ export const Errors = {
   noBackend: spec('SIBYL_ERR_ROUTE_NO_BACKEND', 503, 'internal', true, 'no backend is available'),
   overCapacity: spec('SIBYL_ERR_PROTECT_MAX_CONNECTIONS', 503, 'internal', true, 'too many connections'),
   shed: spec('SIBYL_ERR_PROTECT_SHED', 503, 'internal', true, 'overloaded: the request was shed, retry after the Retry-After delay'),
+  rateLimited: spec('SIBYL_ERR_PROTECT_RATE_LIMITED', 429, 'downstream', false, 'too many requests: retry after the Retry-After delay'),
+  limitUnavailable: spec('SIBYL_ERR_PROTECT_LIMIT_UNAVAILABLE', 503, 'internal', true, 'the shared rate limit store is unreachable and the limit fails closed'),
   shuttingDown: spec('SIBYL_ERR_LIFECYCLE_SHUTTING_DOWN', 503, 'internal', true, 'the proxy is shutting down'),
   badRequest: spec('SIBYL_ERR_CLIENT_BAD_REQUEST', 400, 'downstream', false, 'malformed request'),
   forbiddenProxy: spec('SIBYL_ERR_CLIENT_NOT_A_PROXY', 400, 'downstream', false, 'absolute-form requests for other hosts and CONNECT are refused'),

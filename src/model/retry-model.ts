@@ -51,6 +51,10 @@ export interface RetryModel {
   /** Learns one labelled example; returns the prediction made before learning it. */
   learn(input: FeatureInput, retried: 0 | 1): number;
   snapshot(meta: SnapshotMeta): ModelSnapshot;
+  /** z and n of every coordinate, read by the merge across instances (model-merge.ts); never written through. */
+  readonly state: { readonly z: Float64Array; readonly n: Float64Array };
+  /** Sets z and n of coordinates (the merge across instances) and recomputes their weights; the version changes. */
+  setCoordinates(indices: ArrayLike<number>, z: ArrayLike<number>, n: ArrayLike<number>): void;
 }
 
 function hex8(h: number): string {
@@ -150,6 +154,20 @@ export function createRetryModel(options: RetryModelOptions = {}, snapshot?: Mod
       updates++;
       version = undefined;
       return p;
+    },
+    state: { z: state.z, n: state.n },
+    setCoordinates(indices, z, n) {
+      let h = lineage;
+      for (let k = 0; k < indices.length; k++) {
+        const i = indices[k]!;
+        state.z[i] = z[k]!;
+        state.n[i] = n[k]!;
+        state.w[i] = ftrlWeight(z[k]!, n[k]!, params);
+        h = Math.imul(h ^ i, 0x01000193);
+      }
+      // a merge is part of the lineage: a merged model is not the version it was before
+      lineage = fmix32(h ^ 0x4d455247);
+      version = undefined;
     },
     snapshot(meta) {
       const coordinates: Array<[number, number, number]> = [];

@@ -13,6 +13,7 @@ import type { AttemptStart } from '../runtime/retry-intelligence.ts';
 import type { Generation } from '../runtime/generation.ts';
 import type { Pool } from '../runtime/pool.ts';
 import type { VariantAssignment } from '../runtime/experiment-controller.ts';
+import type { RateLimitRejection } from '../runtime/rate-limits.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import { checkRequest, hasRequestBody } from './admission.ts';
@@ -120,7 +121,7 @@ export function createPipeline(deps: PipelineDeps) {
     }
   }
 
-  function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number, attempt: AttemptStart | undefined): void {
+  function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number, attempt: AttemptStart | undefined, limited?: RateLimitRejection): void {
     const label = LIMIT_LABELS.get(spec);
     if (label !== undefined) metrics.limitRejections.inc({ limit: label });
     if (spec === Errors.noBackend) metrics.noBackend.inc();
@@ -135,8 +136,9 @@ export function createPipeline(deps: PipelineDeps) {
       record(req, s, requestId, undefined, { status: spec.status, errorKind, latencyMs: now() - startMs }, undefined, attempt, { bytesOut: 0, retryAfterSec: retryAfter, held: undefined }, undefined);
       return;
     }
-    sendError(res, spec, requestId, s.requestIdHeader);
-    record(req, s, requestId, undefined, { status: spec.status, errorKind: ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, NO_RESPONSE_FACTS, undefined);
+    sendError(res, spec, requestId, s.requestIdHeader, limited?.headers);
+    const facts = limited === undefined ? NO_RESPONSE_FACTS : { bytesOut: 0, retryAfterSec: limited.retryAfterSec, held: undefined };
+    record(req, s, requestId, undefined, { status: spec.status, errorKind: ErrorKind.none, latencyMs: now() - startMs }, undefined, attempt, facts, undefined);
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -153,6 +155,8 @@ export function createPipeline(deps: PipelineDeps) {
     runtime.tally.clientRequests++;
     if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.clientRetries++;
     if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
+    const limited = runtime.rateLimits.check(req.url ?? '', clientIp, req.headers, attempt?.clientKey, startMs);
+    if (limited !== undefined) return reject(req, res, s, requestId, limited.spec, startMs, attempt, limited);
 
     // route -> split: the pool this request is served by (its retries stay there)
     const { pool, variant } = runtime.delivery.traffic.choose(generation, req, clientIp);

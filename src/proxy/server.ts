@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/catalogue.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { ProxySettings } from '../runtime/settings.ts';
 import type { ServerFactory } from './listener.ts';
+import { ConnectionsPerIp } from '../protect/connections-per-ip.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendError, sendRawError } from './respond.ts';
 
@@ -31,6 +32,7 @@ export class ProxyServer {
   readonly #metrics: Metrics;
   readonly #runtime: Runtime;
   #openConnections = 0;
+  readonly #perIp = new ConnectionsPerIp();
   #isDraining = false;
 
   constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler; createServer?: ServerFactory }) {
@@ -56,6 +58,9 @@ export class ProxyServer {
     });
     this.applySettings(s);
     this.#server.on('connection', (socket: Socket) => {
+      if (!this.#admitPerIp(socket)) return;
+      // Node arms the socket timeout only with keep_alive_timeout, between requests
+      socket.on('timeout', () => this.#metrics.idleTimeouts.inc());
       this.#openConnections++;
       this.#metrics.connections.set(this.#openConnections);
       socket.once('close', () => {
@@ -93,6 +98,20 @@ export class ProxyServer {
     this.#server.keepAliveTimeout = s.keepAliveTimeoutMs;
   }
 
+  /**
+   * A connection accepted by the cluster's primary and handed to this worker (cluster-primary.ts).
+   * max_connections is checked here, as Node checks it for the connections it accepts itself.
+   */
+  adopt(socket: Socket): void {
+    if (this.#isDraining || this.#openConnections >= this.#runtime.current.settings.maxConnections) {
+      if (!this.#isDraining) this.#metrics.connectionsRejected.inc();
+      socket.destroy();
+      return;
+    }
+    this.#server.emit('connection', socket);
+    socket.resume();
+  }
+
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
@@ -106,24 +125,48 @@ export class ProxyServer {
 
   /**
    * Graceful drain: stop accepting, close idle keep-alive connections, let in-flight requests
-   * finish; after timeoutMs, cut what remains. Resolves when the listener is closed.
+   * finish; after timeoutMs, cut what remains. Resolves when the listener is closed and no
+   * connection is left (adopted connections are not the listener's, so both are waited for).
    */
   drain(timeoutMs: number): Promise<{ isClean: boolean }> {
     this.#isDraining = true;
     return new Promise((resolve) => {
       let isClean = true;
+      let isClosed = false;
       const timer = setTimeout(() => {
         isClean = false;
         this.#server.closeAllConnections();
       }, timeoutMs);
-      const idleSweep = setInterval(() => this.#server.closeIdleConnections(), 100);
-      this.#server.close(() => {
+      const finishIfDone = (): void => {
+        if (!isClosed || this.#openConnections > 0) return;
         clearTimeout(timer);
         clearInterval(idleSweep);
         resolve({ isClean });
+      };
+      const idleSweep = setInterval(() => {
+        this.#server.closeIdleConnections();
+        finishIfDone();
+      }, 100);
+      this.#server.close(() => {
+        isClosed = true;
+        finishIfDone();
       });
       this.#server.closeIdleConnections();
     });
+  }
+
+  /** max_connections_per_ip: a connection beyond it is closed at once, as max_connections does. */
+  #admitPerIp(socket: Socket): boolean {
+    const max = this.#runtime.current.settings.maxConnectionsPerIp;
+    if (max === 0) return true;
+    const ip = socket.remoteAddress ?? '';
+    if (!this.#perIp.tryOpen(ip, max)) {
+      this.#metrics.connectionsPerIpRejected.inc();
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => this.#perIp.close(ip));
+    return true;
   }
 
   #onClientError(err: Error & { code?: string }, socket: Socket): void {

@@ -9,4 +9,13 @@ export interface RuntimeDeps {
   readonly rng: Rng;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Workers of `serve --workers N`: one probes, all apply its results. Unset: this process probes. */
+  readonly healthProbes?: HealthProbeSharing;
+}
+
+export interface HealthProbeSharing {
+  /** Whether this process runs the active health checks. */
+  readonly isProbing: boolean;
+  /** Hands a result of this process's checks on to the others (which call Runtime.applyHealthProbe). */
+  readonly publish: (backendKey: string, isSuccess: boolean) => void;
 }

@@ -151,7 +151,8 @@ export class HealthSupervisor {
       this.#checkerSignature = signature;
       void this.#checker?.stop();
       this.#checker = undefined;
-      if (h.enabled) {
+      // with workers, only the probing one checks; the others apply its results (applyProbe)
+      if (h.enabled && this.#deps.healthProbes?.isProbing !== false) {
         const probe = h.kind === 'tcp' ? createTcpProbe() : createHttpProbe({ path: h.path, expectedStatusMin: h.expectedStatus.min, expectedStatusMax: h.expectedStatus.max });
         this.#checker = new ActiveHealthChecker(
           { intervalMs: h.interval, timeoutMs: h.timeout, jitterFraction: h.jitter },
@@ -163,11 +164,21 @@ export class HealthSupervisor {
     this.#checker?.setTargets(this.#backends.map((b) => ({ id: b.key, host: b.host, port: b.port, tls: b.tls === undefined ? undefined : tlsConnectOptions(b.tls, b.host) })));
   }
 
+  /** A check another worker ran (it counted it in its metrics). */
+  applyProbe(key: string, success: boolean): void {
+    this.#apply(key, success, false);
+  }
+
   #onProbe(key: string, success: boolean): void {
+    this.#apply(key, success, true);
+    this.#deps.healthProbes?.publish(key, success);
+  }
+
+  #apply(key: string, success: boolean, isOwnCheck: boolean): void {
     const backend = this.#backends.find((b) => b.key === key);
     const state = this.#states.get(key);
     if (backend === undefined || state === undefined) return;
-    this.#deps.metrics.healthChecks.inc({ backend: backend.id, result: success ? 'success' : 'failure' });
+    if (isOwnCheck) this.#deps.metrics.healthChecks.inc({ backend: backend.id, result: success ? 'success' : 'failure' });
     if (!state.record(success)) return;
     backend.isHealthy = state.isHealthy;
     if (backend.isHealthy) backend.healthySinceMs = this.#deps.clock.now();

@@ -62,6 +62,11 @@ export class PoolHealth {
     return pool === undefined ? undefined : this.#supervisors.get(pool);
   }
 
+  /** A worker applies an active health check another worker ran; keys are unique across pools. */
+  applyProbe(key: string, success: boolean): void {
+    for (const supervisor of this.#supervisors.values()) supervisor.applyProbe(key, success);
+  }
+
   forget(backend: Backend): void {
     (this.#of(backend.id) ?? this.#supervisors.get(DEFAULT_POOL))?.forget(backend);
   }

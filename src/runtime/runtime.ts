@@ -13,6 +13,7 @@ import { ProgressiveDelivery } from './progressive-delivery.ts';
 import { buildPools, poolSpecsOf } from './build-pools.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
+import { RateLimits } from './rate-limits.ts';
 import { RetryBudget } from '../retry/retry-budget.ts';
 import { AdmissionQueue } from '../protect/admission-queue.ts';
 import { createConcurrencyLimiter, DEFAULT_LIMITER_OPTIONS } from '../protect/concurrency-limiter.ts';
@@ -64,6 +65,8 @@ export class Runtime {
   readonly patience = new PatienceEstimator(1000);
   /** This process's own event-loop lag, which the concurrency limiters discount. */
   readonly loopLag: EventLoopLag;
+  /** [[rate_limits]]: outlive generations, so that a reload keeps the buckets of unchanged limits. */
+  readonly rateLimits: RateLimits;
   #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0, clientSuccesses: 0 };
   #budgetSignature: string;
 
@@ -73,6 +76,7 @@ export class Runtime {
     this.delivery = new ProgressiveDelivery(config, deps, () => this.#generation);
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.loopLag = new EventLoopLag(deps.clock);
+    this.rateLimits = new RateLimits(config, deps);
     this.#budgetSignature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
@@ -150,6 +154,7 @@ export class Runtime {
     }
     this.retry?.publishGauges();
     this.delivery.publish();
+    this.rateLimits.publishGauges();
     const t = this.tally;
     const requests = t.clientRequests - this.#lastTally.clientRequests;
     if (requests > 0) {
@@ -168,6 +173,11 @@ export class Runtime {
     m.eventLoopLag.set(this.loopLag.recentMs / 1000);
   }
 
+  /** A worker applies an active health check the probing worker ran (serve --workers N). */
+  applyHealthProbe(backendKey: string, isSuccess: boolean): void {
+    this.#health.applyProbe(backendKey, isSuccess);
+  }
+
   recentHealthEvents() {
     return this.#health.recentEvents();
   }
@@ -184,6 +194,7 @@ export class Runtime {
     this.#generation = next;
     this.retry?.reconfigure(config);
     this.delivery.configure(config);
+    this.rateLimits.reconfigure(config);
     const signature = `${config.retry.budgetRatio}/${config.retry.budgetMinPerSecond}`;
     if (signature !== this.#budgetSignature) {
       this.#budgetSignature = signature;

@@ -6,6 +6,8 @@ import { tcpSettingsFrom, type TcpSettings } from './tcp-settings.ts';
 
 export interface ProxySettings {
   readonly maxConnections: number;
+  /** 0: no per-IP limit. */
+  readonly maxConnectionsPerIp: number;
   readonly maxHeaderBytes: number;
   readonly maxUrlBytes: number;
   readonly maxBodyBytes: number;
@@ -56,6 +58,7 @@ export function proxySettingsFrom(config: Config): ProxySettings {
   const hashKey = config.strategy.hashKey;
   return Object.freeze({
     maxConnections: config.proxy.maxConnections,
+    maxConnectionsPerIp: config.proxy.maxConnectionsPerIp,
     maxHeaderBytes: config.proxy.maxHeaderBytes,
     maxUrlBytes: config.proxy.maxUrlBytes,
     maxBodyBytes: config.proxy.maxBodyBytes,

@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { backendsToml, startTestBackend } from '../helpers/backends.ts';
+import { backendsToml, startSlowBackend, startTestBackend } from '../helpers/backends.ts';
 import { testConfig } from '../helpers/sibyl-control.ts';
 import { eventually, startSibyl } from '../helpers/sibyl-process.ts';
 import { describeLoad, startLoad } from '../helpers/steady-load.ts';
@@ -34,15 +34,7 @@ async function readiness(adminUrl: string): Promise<number | string> {
 }
 
 test('SIGTERM under steady load: in-flight requests finish with 200, readiness fails, new connections are refused, exit 0', async (t) => {
-  let inFlight = 0;
-  const backend = await startTestBackend('slow', (_req, res: ServerResponse) => {
-    inFlight++;
-    setTimeout(() => {
-      inFlight--;
-      res.writeHead(200, { 'x-served-by': 'slow' });
-      res.end('done');
-    }, 500);
-  });
+  const { backend, inFlight } = await startSlowBackend(500);
   t.after(() => backend.close());
   const drainTimeoutMs = 5000;
   const sibyl = await startSibyl(testConfig(backendsToml([backend]), { runtime: `drain_timeout_millis = ${drainTimeoutMs}` }));
@@ -54,7 +46,7 @@ test('SIGTERM under steady load: in-flight requests finish with 200, readiness f
   const load = startLoad(sibyl.proxyUrl, { concurrency, maxRequests: 200, maxDurationMs: 10_000, isStoppedByError: true });
   t.after(() => load.stop());
   // a second round is in flight: every loop has been answered once and is waiting again
-  await eventually(() => load.answered() >= concurrency && inFlight === concurrency, 5000);
+  await eventually(() => load.answered() >= concurrency && inFlight() === concurrency, 5000);
 
   const signalledAtMs = Date.now();
   sibyl.proc.kill('SIGTERM');
@@ -65,7 +57,7 @@ test('SIGTERM under steady load: in-flight requests finish with 200, readiness f
   assert.ok(ready === 503 || ready === 'ECONNREFUSED', `readiness after SIGTERM: ${ready}`);
   await eventually(async () => (await tryConnect(sibyl.proxyUrl)) === 'ECONNREFUSED', 2000, 10);
   assert.equal(sibyl.proc.exitCode, null, 'new connections are refused while the in-flight requests still run');
-  assert.ok(inFlight > 0, 'the in-flight requests were still running when the listener closed');
+  assert.ok(inFlight() > 0, 'the in-flight requests were still running when the listener closed');
 
   const code = await sibyl.exited;
   const tookMs = Date.now() - signalledAtMs;

@@ -48,3 +48,17 @@ export async function startTestBackend(name: string, handler?: (req: IncomingMes
 export function backendsToml(backends: readonly TestBackend[], weights?: readonly number[]): string {
   return backends.map((b, i) => `[[backends]]\nname = "${b.name}"\naddress = "${b.address}"\nweight = ${weights?.[i] ?? 1}\n`).join('\n');
 }
+
+/** A backend named "slow" that answers 200 after delayMs, counting the requests it is working on. */
+export async function startSlowBackend(delayMs: number): Promise<{ backend: TestBackend; inFlight: () => number }> {
+  let inFlight = 0;
+  const backend = await startTestBackend('slow', (_req, res) => {
+    inFlight++;
+    setTimeout(() => {
+      inFlight--;
+      res.writeHead(200, { 'x-served-by': 'slow' });
+      res.end('done');
+    }, delayMs);
+  });
+  return { backend, inFlight: () => inFlight };
+}

@@ -26,9 +26,9 @@ export async function writeTempConfig(text: string): Promise<string> {
   return path;
 }
 
-export async function startSibyl(configText: string, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<SibylProcess> {
+export async function startSibyl(configText: string, options: { env?: Record<string, string>; timeoutMs?: number; args?: readonly string[] } = {}): Promise<SibylProcess> {
   const configPath = await writeTempConfig(configText);
-  const proc = spawn(process.execPath, [SIBYL_BIN, 'serve', '--config', configPath], {
+  const proc = spawn(process.execPath, [SIBYL_BIN, 'serve', '--config', configPath, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly headers?: (i: number) => Record<string, string>;
   /** A loop stops at its first request without a response (e.g. once the listener is closed). */
   readonly isStoppedByError?: boolean;
+  /** The client's source address (any of 127.0.0.0/8 on Linux), to look like another client IP. */
+  readonly localAddress?: string;
 }
 
 export interface RunningLoad {
@@ -41,7 +43,7 @@ export function startLoad(baseUrl: string, options: LoadOptions): RunningLoad {
   const statuses = new Map<number, number>();
   const errors = new Map<string, number>();
   const byBackend = new Map<string, number>();
-  const dispatcher = new Agent({ connections: options.concurrency });
+  const dispatcher = new Agent({ connections: options.concurrency, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) });
   const deadline = Date.now() + options.maxDurationMs;
   let started = 0;
   let answered = 0;
