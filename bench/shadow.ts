@@ -1,6 +1,8 @@
 // Shadow-traffic overhead: the primary's latency and errors with no shadow, with every request
 // copied to a slow shadow pool, and to a failing one. Run: `npm run bench:shadow [-- --seconds 5
-// --rounds 3 --percent 10 --concurrency 16]`. The three setups take turns for --rounds rounds, so that drift in the machine's
+// --rounds 3 --percent 10 --concurrency 16 | --rate 300]`. Without --rate the load is closed-loop at
+// full speed (the proxy saturates its core, so any extra work shows in p99); --rate R sends R requests
+// per second open-loop, the way a service is run below its capacity. The three setups take turns for --rounds rounds, so that drift in the machine's
 // load hits each alike. Sibyl runs as its own process (the real binary); backends and the load run
 // in this process.
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -12,7 +14,9 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { spawnTracked, stopProcess } from './processes.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '16' }, percent: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '16' }, percent: { type: 'string', default: '10' }, rate: { type: 'string' } } });
+const rate = values.rate === undefined ? undefined : Number(values.rate);
+if (rate !== undefined && !(rate > 0)) throw new Error(`--rate: expected requests per second > 0, got ${values.rate}`);
 const percent = Number(values.percent);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
@@ -51,24 +55,43 @@ interface Sample {
   errors: number;
 }
 
+async function timed(url: string, dispatcher: Agent, into: Sample): Promise<void> {
+  const started = performance.now();
+  try {
+    const res = await request(`${url}/item`, { dispatcher });
+    await res.body.text();
+    if (res.statusCode !== 200) into.errors++;
+  } catch {
+    into.errors++;
+  }
+  into.latencies.push(performance.now() - started);
+}
+
+/** Open loop: one request every 1000 / rate ms, whether or not earlier ones have answered. */
+async function loadAtRate(url: string, dispatcher: Agent, perSecond: number, into: Sample): Promise<void> {
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  for (let i = 0; i < perSecond * seconds; i++) {
+    const wait = start + (i * 1000) / perSecond - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(timed(url, dispatcher, into));
+  }
+  await Promise.all(pending);
+}
+
 async function load(url: string, into: Sample): Promise<void> {
   const dispatcher = new Agent({ connections: concurrency });
   const deadline = Date.now() + seconds * 1000;
   // a short warm-up (connections, JIT) that is not measured
   for (let i = 0; i < 200; i++) await (await request(`${url}/warm`, { dispatcher })).body.text();
+  if (rate !== undefined) {
+    await loadAtRate(url, dispatcher, rate, into);
+    await dispatcher.close();
+    return;
+  }
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (Date.now() < deadline) {
-        const started = performance.now();
-        try {
-          const res = await request(`${url}/item`, { dispatcher });
-          await res.body.text();
-          if (res.statusCode !== 200) into.errors++;
-        } catch {
-          into.errors++;
-        }
-        into.latencies.push(performance.now() - started);
-      }
+      while (Date.now() < deadline) await timed(url, dispatcher, into);
     }),
   );
   await dispatcher.close();
@@ -95,5 +118,5 @@ const rows = samples.map((sample, i) => {
   return `| ${setups[i]?.[0]} | ${sorted.length} | ${sample.errors} | ${at(sorted, 0.5).toFixed(2)} | ${at(sorted, 0.99).toFixed(2)} | ${ratio} |`;
 });
 process.stdout.write(
-  [`Primary with and without shadow traffic: ${concurrency} concurrent clients, ${rounds} rounds of ${seconds} s per setup, ${new Date().toISOString().slice(0, 10)}.`, '', '| run | requests | primary errors | p50 ms | p99 ms | p99 vs no shadow |', '|---|---|---|---|---|---|', ...rows, ''].join('\n'),
+  [`Primary with and without shadow traffic: ${rate === undefined ? `${concurrency} concurrent clients (closed loop)` : `${rate} requests/s (open loop)`}, ${rounds} rounds of ${seconds} s per setup, ${new Date().toISOString().slice(0, 10)}.`, '', '| run | requests | primary errors | p50 ms | p99 ms | p99 vs no shadow |', '|---|---|---|---|---|---|', ...rows, ''].join('\n'),
 );
