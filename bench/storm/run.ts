@@ -4,7 +4,8 @@
 // defaults, Sibyl as a plain round robin, nginx and a tuned HAProxy (when installed). Loopback
 // only; every run is bounded in time. Writes docs/retry-storms-live.md and bench/results/storm-*.json.
 // Usage: npm run experiment -- [--scenarios metastable,brownout] [--proxies sibyl,nginx]
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//        [--reuse bench/results/storm-X.json]  (runs of other scenarios from an earlier file join the report)
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -110,8 +111,10 @@ async function main(): Promise<void> {
     options: {
       scenarios: { type: 'string', default: LiveScenarioNames.join(',') },
       proxies: { type: 'string', default: LiveProxyNames.join(',') },
+      reuse: { type: 'string' },
     },
   });
+  const reused = values.reuse === undefined ? [] : (JSON.parse(readFileSync(values.reuse, 'utf8')) as { runs: LiveRun[] }).runs;
   const scenarios = parseList('scenarios', values.scenarios, LiveScenarioNames);
   const requested = parseList('proxies', values.proxies, LiveProxyNames);
   const proxies = requested.filter((p) => {
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
   });
   const loadAtStart = loadavg()[0] ?? 0;
   const tmpDir = mkdtempSync(join(tmpdir(), 'sibyl-experiment-'));
-  const runs: LiveRun[] = [];
+  const runs: LiveRun[] = reused.filter((r) => !scenarios.includes(r.scenario));
   const atIso = new Date().toISOString();
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const resultsPath = join(ROOT, 'bench', 'results', `storm-${atIso.replace(/[:.]/g, '-')}.json`);
@@ -144,7 +147,7 @@ async function main(): Promise<void> {
     rmSync(tmpDir, { recursive: true, force: true });
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
-  const report = renderLiveReport({ atIso, machine, runs, scenarios: scenarios.map(liveScenario), capacityRps: liveCapacityRps(liveScenario('metastable').fleet), loadAverage: [loadAtStart, loadavg()[0] ?? 0], summaries: LIVE_PROXY_SUMMARIES });
+  const report = renderLiveReport({ atIso, machine, runs, scenarios: LiveScenarioNames.filter((n) => runs.some((r) => r.scenario === n)).map(liveScenario), capacityRps: liveCapacityRps(liveScenario('metastable').fleet), loadAverage: [loadAtStart, loadavg()[0] ?? 0], summaries: LIVE_PROXY_SUMMARIES });
   writeFileSync(join(ROOT, 'docs', 'retry-storms-live.md'), report);
   process.stdout.write(report);
 }
