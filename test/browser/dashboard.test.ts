@@ -102,8 +102,9 @@ describe('dashboard in Chromium', { skip, timeout: 150_000 }, () => {
       const res = await page.goto(`${demo.adminUrl}/`);
       assert.equal(res?.status(), 200);
       assert.equal(await page.title(), 'Sibyl');
-      await eventually(async () => (await rowNames(page)).length === 3, 10_000);
-      assert.deepEqual(await rowNames(page), ['alpha', 'beta', 'gamma-flaky']);
+      // the default pool's three, then the canary pool's backend the demo rolls out
+      await eventually(async () => (await rowNames(page)).length === 4, 10_000);
+      assert.deepEqual(await rowNames(page), ['alpha', 'beta', 'gamma-flaky', 'delta-v2']);
       assert.match(await text(page, '#connection'), /^live/);
       assert.match(await text(page, '#generation'), /^1$/);
       assert.match(await text(page, 'tr[data-backend="alpha"] .col-state'), /healthy|slow start/);
