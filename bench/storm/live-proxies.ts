@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, spawnTracked, stopProcess, waitForPort, type Tracked } from '../processes.ts';
-import { NGINX_BIN, startNginxWithConfig, startSibylWithConfig, type Target } from '../targets.ts';
+import { NGINX_BIN, nginxPrelude, startNginxWithConfig, startSibylWithConfig, type Target } from '../targets.ts';
 import type { LiveFleet } from './live-scenarios.ts';
 
 export const LiveProxyNames = ['sibyl', 'sibyl-round-robin', 'nginx', 'haproxy-tuned'] as const;
@@ -29,20 +29,7 @@ function sibylToml(ports: readonly number[], extra: string): string {
 const NO_DEFENCES = ['[strategy]', 'algorithm = "round_robin"', '[load_shedding]', 'enabled = false', '[retry]', 'enabled = false', '[outlier_detection]', 'enabled = false', ''].join('\n');
 
 function nginxConf(ports: readonly number[]) {
-  return (prefix: string, listenPort: number): string => `daemon off;
-master_process on;
-worker_processes 1;
-error_log ${prefix}/error.log error;
-pid ${prefix}/nginx.pid;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream fleet {
+  return (prefix: string, listenPort: number): string => `${nginxPrelude(prefix, 8192)}  upstream fleet {
     least_conn;
 ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=10s;`).join('\n')}
     keepalive 256;

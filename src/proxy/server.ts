@@ -1,6 +1,7 @@
 // accept: the HTTP/1.1 listener. Node's strict parser (llhttp) rejects ambiguous framing
 // (Content-Length with Transfer-Encoding, differing duplicate Content-Length, bad chunk sizes,
 // bare LF); those and every other pre-request failure are answered here with the catalogue's status.
+import { listenOn } from './listen.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Errors, type ErrorSpec } from '../core/errors.ts';
@@ -113,14 +114,7 @@ export class ProxyServer {
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host, port, backlog: 4096 }, () => {
-        this.#server.off('error', reject);
-        const address = this.#server.address();
-        resolve(typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : { host, port });
-      });
-    });
+    return listenOn(this.#server, host, port);
   }
 
   /**

@@ -2,6 +2,7 @@
 // generation once, gets a backend (connect-upstream.ts) and is spliced to it byte for byte. There
 // are no requests here, so no retries, telemetry or retry prediction: only connection-level
 // balancing, health, outlier ejection on connect failures, limits and graceful drain.
+import { listenOn } from '../listen.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../log/logger.ts';
 import type { Metrics } from '../../metrics/catalogue.ts';
@@ -41,14 +42,7 @@ export class TcpProxyServer {
   }
 
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host, port, backlog: 4096 }, () => {
-        this.#server.off('error', reject);
-        const address = this.#server.address();
-        resolve(typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : { host, port });
-      });
-    });
+    return listenOn(this.#server, host, port);
   }
 
   /**
