@@ -1,4 +1,5 @@
 // Real HTTP backends on port 0 for e2e tests, with a record of what each one received.
+import { listenOnLoopback } from './listen.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface TestBackend {
@@ -30,8 +31,7 @@ export async function startTestBackend(name: string, handler?: (req: IncomingMes
       res.end(`${name}:${req.method}:${req.url}:${body.length}`);
     });
   });
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server);
   Object.assign(backend, {
     port,
     address: `127.0.0.1:${port}`,

@@ -1,5 +1,6 @@
 // Raw TCP backends for the TCP (L4) mode's e2e tests: each greets with its name and a newline,
 // then echoes what it receives; it records how many connections it accepted and holds open.
+import { listenOnLoopback } from './listen.ts';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export interface EchoBackend {
@@ -23,8 +24,7 @@ export async function startEchoBackend(name: string): Promise<EchoBackend> {
     socket.write(`${name}\n`);
     socket.pipe(socket);
   });
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server);
   Object.assign(backend, {
     port,
     address: `127.0.0.1:${port}`,

@@ -1,5 +1,6 @@
 // A TCP backend for e2e tests that answers with exact bytes (or resets, or stays silent), for
 // behaviour a well-behaved node:http backend cannot produce. Health checks are answered 200.
+import { listenOnLoopback } from './listen.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 
 export interface RawBackend {
@@ -37,8 +38,7 @@ export async function startRawBackend(name: string, onRequest: (socket: Socket, 
       }
     });
   });
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server);
   return {
     name,
     port,
@@ -55,8 +55,7 @@ export async function startRawBackend(name: string, onRequest: (socket: Socket, 
 /** A port on loopback that nothing listens on (bound, then released). */
 export async function closedPort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((r) => server.listen({ host: '127.0.0.1', port: 0 }, r));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server);
   await new Promise<void>((r) => server.close(() => r()));
   return port;
 }
