@@ -35,11 +35,11 @@ export function benchModel(): ModelBench {
     return Number(process.hrtime.bigint() - start) / events.length;
   });
   const labelNs = bestOf(5, () => {
-    const labeller = new RetryLabeller({ windowMs: 30_000, maxTracked: 100_000 }, { onLabelled: () => sink++, onEvict: () => {} });
+    const labeller = new RetryLabeller({ windowMs: 30_000, maxTracked: 100_000 }, { onLabelled: () => sink++, onEvict: () => {}, onRetry: () => {}, onRepeat: () => {} });
     const start = process.hrtime.bigint();
     for (const e of events) {
       const ticket = labeller.arrive(e.clientKey, e.fingerprint, e.startedAtMs);
-      labeller.finish(e.clientKey, e.fingerprint, ticket, e as PendingEvent, e.endedAtMs);
+      labeller.finish(ticket, { ...e } as PendingEvent, e.endedAtMs);
     }
     labeller.sweep(Number.MAX_SAFE_INTEGER);
     return Number(process.hrtime.bigint() - start) / events.length;

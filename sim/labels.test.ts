@@ -4,38 +4,31 @@ import { clientRetryHistory, responseClassOf, type HistoryInput } from './client
 import { labelArrivals, type Arrival } from './labels.ts';
 
 const WINDOW_MS = 30_000;
-const arrival = (startedAtMs: number, endedAtMs: number, fingerprint = 'f1', clientKey = 'c1'): Arrival => ({ clientKey, fingerprint, startedAtMs, endedAtMs });
+const arrival = (startedAtMs: number, endedAtMs: number, status = 503, fingerprint = 'f1', clientKey = 'c1'): Arrival => ({ clientKey, fingerprint, startedAtMs, endedAtMs, status, errorKind: 'none' });
 
-test('labelArrivals: a repeat within the window after the end is a retry, one after the window is not', () => {
+test('labelArrivals: a re-send within the window after a failure is a retry, one after the window is not', () => {
   const labels = labelArrivals([arrival(0, 100), arrival(30_100, 30_200), arrival(60_201, 60_300)], WINDOW_MS);
   // 30_100 = end 100 + window: still inside (inclusive); 60_201 = end 30_200 + window + 1: too late
   assert.deepEqual(labels.map((l) => l.retried), [1, 0, 0]);
-  // the attempt number counts arrivals within the window before this arrival (DESIGN.md), not
-  // before the previous end: 0 is more than 30 s before 30_100
-  assert.deepEqual(labels.map((l) => l.attempt), [1, 1, 1]);
-  assert.deepEqual(labels.map((l) => l.labelKnownAtMs), [30_100, 60_200, 90_300]);
+  assert.deepEqual(labels.map((l) => l.attempt), [1, 2, 1]);
+  // a 0 is known when the labeller's sweep (every second) finds the window passed
+  assert.deepEqual(labels.map((l) => l.labelKnownAtMs), [30_100, 60_201, 90_300]);
 });
 
-test('labelArrivals: a repeat while the first attempt is still in flight labels it retried', () => {
-  const labels = labelArrivals([arrival(0, 5_000), arrival(2_000, 2_050)], WINDOW_MS);
-  assert.deepEqual(labels.map((l) => l.retried), [1, 0]);
-  // the label is known when the retry arrives, but its response class only when the first one ends
-  assert.equal(labels[0]?.labelKnownAtMs, 5_000);
+test('labelArrivals: a re-send after a success is a repeat, labelled 0 when the success ended', () => {
+  const labels = labelArrivals([arrival(0, 100, 200), arrival(5_000, 5_100, 200)], WINDOW_MS);
+  assert.deepEqual(labels.map((l) => l.retried), [0, 0]);
+  assert.deepEqual(labels.map((l) => [l.attempt, l.isRepeat]), [[1, false], [1, true]]);
+  assert.equal(labels[0]?.labelKnownAtMs, 100);
 });
 
-test('labelArrivals: a burst gets attempts 1, 2, 3; other clients, other fingerprints and old arrivals do not count', () => {
+test('labelArrivals: the labels are the live labeller\'s (a burst of failures chains 1, 2, 3; others do not count)', () => {
   const labels = labelArrivals(
-    [arrival(0, 10), arrival(200, 210), arrival(200, 215, 'f2'), arrival(200, 220, 'f1', 'c2'), arrival(600, 610), arrival(40_000, 40_010), arrival(40_001, 40_010)],
+    [arrival(0, 10), arrival(200, 210), arrival(200, 215, 503, 'f2'), arrival(200, 220, 503, 'f1', 'c2'), arrival(600, 610, 200), arrival(40_000, 40_010)],
     WINDOW_MS,
   );
-  assert.deepEqual(labels.map((l) => l.attempt), [1, 2, 1, 1, 3, 1, 2]);
-  assert.deepEqual(labels.map((l) => l.retried), [1, 1, 0, 0, 0, 1, 0]);
-});
-
-test('labelArrivals: arrivals at the same instant keep their input order, and input need not be sorted', () => {
-  const labels = labelArrivals([arrival(500, 600), arrival(0, 10), arrival(500, 520)], WINDOW_MS);
-  assert.deepEqual(labels.map((l) => l.attempt), [2, 1, 3]);
-  assert.deepEqual(labels.map((l) => l.retried), [1, 1, 0]);
+  assert.deepEqual(labels.map((l) => l.attempt), [1, 2, 1, 1, 3, 1]);
+  assert.deepEqual(labels.map((l) => l.retried), [1, 1, 0, 0, 0, 0]);
 });
 
 const known = (startedAtMs: number, retried: 0 | 1, labelKnownAtMs: number, responseClass: HistoryInput['responseClass'] = '5xx', clientKey = 'c1'): HistoryInput => ({ clientKey, responseClass, startedAtMs, retried, labelKnownAtMs });

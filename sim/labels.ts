@@ -1,58 +1,74 @@
-// Ground truth, computed from the arrivals alone (not from what the clients meant to do), with the
-// words of DESIGN.md "Retry intelligence":
-// - attempt number: 1 + how many requests with the same client key and fingerprint arrived within
-//   the retry window before this one;
-// - retried = 1 when another request with the same client key and fingerprint arrives after this
-//   one started and within the window after it ended (so also while it is still in flight).
+// Labels for simulated traffic, computed by the very labeller Sibyl runs (src/telemetry/
+// retry-labeller.ts): the arrivals are replayed in time order (arrive at the start, finish at the
+// end, sweep as time passes), so simulated and live telemetry mean the same thing by "retry",
+// "repeat", "attempt" and "retried" (DESIGN.md "Retry intelligence").
 // Arrivals with the same start time keep their input order: the earlier one arrived first.
+import type { ErrorKind } from '../src/core/outcome.ts';
+import { RetryLabeller, type PendingEvent, type Ticket } from '../src/telemetry/retry-labeller.ts';
 
 export interface Arrival {
   readonly clientKey: string;
   readonly fingerprint: string;
   readonly startedAtMs: number;
   readonly endedAtMs: number;
+  /** What the client got: a failure as it saw it (5xx, 429, 408, transport error) may be retried. */
+  readonly status: number;
+  readonly errorKind: ErrorKind;
 }
 
 export interface ArrivalLabel {
   readonly attempt: number;
+  readonly isRepeat: boolean;
   readonly retried: 0 | 1;
-  /**
-   * When a live labeller could know the label: when the next arrival came (but not before the
-   * response ended, since the response class is only known then), or when the window closed.
-   */
+  /** When the live labeller knew the label: at the end of a success, when the retry came, or when the window closed. */
   readonly labelKnownAtMs: number;
 }
 
-export function labelArrivals(arrivals: readonly Arrival[], windowMs: number): ArrivalLabel[] {
-  const groups = new Map<string, number[]>();
-  arrivals.forEach((a, i) => {
-    const key = `${a.clientKey}\u0000${a.fingerprint}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [i]);
-    else group.push(i);
-  });
-  const labels = new Array<ArrivalLabel>(arrivals.length);
-  for (const group of groups.values()) {
-    // stable: equal start times keep arrival order
-    group.sort((x, y) => at(arrivals, x).startedAtMs - at(arrivals, y).startedAtMs);
-    let oldest = 0;
-    for (let k = 0; k < group.length; k++) {
-      const i = group[k] as number;
-      const a = at(arrivals, i);
-      while (at(arrivals, group[oldest] as number).startedAtMs < a.startedAtMs - windowMs) oldest++;
-      const nextIndex = group[k + 1];
-      const next = nextIndex === undefined ? undefined : at(arrivals, nextIndex);
-      const isRetried = next !== undefined && next.startedAtMs <= a.endedAtMs + windowMs;
-      labels[i] = {
-        attempt: 1 + k - oldest,
-        retried: isRetried ? 1 : 0,
-        labelKnownAtMs: isRetried ? Math.max(next.startedAtMs, a.endedAtMs) : a.endedAtMs + windowMs,
-      };
-    }
-  }
-  return labels;
-}
+const SWEEP_EVERY_MS = 1000;
 
-function at(arrivals: readonly Arrival[], i: number): Arrival {
-  return arrivals[i] as Arrival;
+export function labelArrivals(arrivals: readonly Arrival[], windowMs: number): ArrivalLabel[] {
+  // at one instant: ends first (a re-send arriving then sees the response), then starts, then the
+  // ends of attempts that took no time at all (after their own start)
+  const steps: { atMs: number; order: number; isEnd: boolean; i: number }[] = [];
+  arrivals.forEach((a, i) => {
+    const endMs = Math.max(a.endedAtMs, a.startedAtMs);
+    steps.push({ atMs: a.startedAtMs, order: 1, isEnd: false, i }, { atMs: endMs, order: endMs === a.startedAtMs ? 2 : 0, isEnd: true, i });
+  });
+  steps.sort((x, y) => x.atMs - y.atMs || x.order - y.order || x.i - y.i);
+  const labels = new Array<ArrivalLabel>(arrivals.length);
+  const tickets = new Array<Ticket>(arrivals.length);
+  const indexOf = new Map<PendingEvent, number>();
+  let nowMs = 0;
+  const labeller = new RetryLabeller(
+    { windowMs, maxTracked: Number.MAX_SAFE_INTEGER },
+    {
+      onLabelled: (e) => {
+        const i = indexOf.get(e as PendingEvent) as number;
+        const t = tickets[i] as Ticket;
+        labels[i] = { attempt: t.attempt, isRepeat: t.isRepeat, retried: e.retried ?? 0, labelKnownAtMs: Math.max(nowMs, (arrivals[i] as Arrival).endedAtMs) };
+      },
+      onEvict: () => {},
+      onRetry: () => {},
+      onRepeat: () => {},
+    },
+  );
+  let nextSweepMs = -Infinity;
+  for (const step of steps) {
+    nowMs = step.atMs;
+    if (nowMs >= nextSweepMs) {
+      labeller.sweep(nowMs);
+      nextSweepMs = nowMs + SWEEP_EVERY_MS;
+    }
+    const a = arrivals[step.i] as Arrival;
+    if (!step.isEnd) {
+      tickets[step.i] = labeller.arrive(a.clientKey, a.fingerprint, nowMs);
+      continue;
+    }
+    const event = { status: a.status, errorKind: a.errorKind, backend: 'none', attempt: 0, repeat: false, retried: null } as unknown as PendingEvent;
+    indexOf.set(event, step.i);
+    labeller.finish(tickets[step.i] as Ticket, event, nowMs);
+  }
+  nowMs = Number.MAX_SAFE_INTEGER;
+  labeller.sweep(nowMs);
+  return labels.map((l, i) => (l.labelKnownAtMs === Number.MAX_SAFE_INTEGER ? { ...l, labelKnownAtMs: (arrivals[i] as Arrival).endedAtMs + windowMs } : l));
 }

@@ -69,7 +69,7 @@ interface Complete extends Timed {
   readonly attempt: RawAttempt;
 }
 
-interface RawAttempt extends Arrival {
+interface RawAttempt extends Omit<Arrival, 'status' | 'errorKind'> {
   readonly requestId: string;
   readonly client: number;
   readonly route: number;
@@ -120,7 +120,7 @@ export function simulateTelemetry(options: TelemetryOptions): SimulatedTelemetry
   };
   clients.forEach((_, i) => scheduleFresh(world, i, startMs));
   run(world);
-  const labels = labelArrivals(world.attempts, windowMs);
+  const labels = labelArrivals(world.attempts.map((a) => ({ ...a, status: a.outcome.status, errorKind: a.outcome.errorKind })), windowMs);
   const history = clientRetryHistory(
     world.attempts.map((a, i) => ({ clientKey: a.clientKey, responseClass: responseClassOf(a.outcome.status, a.outcome.errorKind), startedAtMs: a.startedAtMs, retried: (labels[i] as ArrivalLabel).retried, labelKnownAtMs: (labels[i] as ArrivalLabel).labelKnownAtMs })),
     options.historyHalfLifeMs ?? DEFAULT_HISTORY_HALF_LIFE_MS,
@@ -244,6 +244,7 @@ function toEvent(world: World, a: RawAttempt, label: ArrivalLabel, history: Clie
     clientKey: a.clientKey,
     fingerprint: a.fingerprint,
     attempt: label.attempt,
+    repeat: label.isRepeat,
     method: route.method,
     route: route.route,
     backend: a.backend < 0 ? '' : (world.backends[a.backend] as SimBackend).name,

@@ -4,18 +4,18 @@ import * as z from 'zod';
 import { duration, fraction } from './fields.ts';
 
 const count = (min: number) => z.int().min(min);
-const CLIENT_KEY_SOURCE = /^(ip|ip_ua|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|cookie:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
+const CLIENT_KEY_SOURCE = /^(credential|ip|ip_ua|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+|cookie:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
 
 const ERROR_KINDS = ['refused', 'connect_timeout', 'reset', 'timeout', 'protocol'] as const;
 
 export const retrySchema = z
   .strictObject({
-    window: duration().prefault('30s').describe('The retry window: an attempt is labelled retried when the same client key and fingerprint come back within this time after it ended.'),
+    window: duration().prefault('30s').describe('The retry window: a request is a client retry when the same client key and fingerprint come back within this time after an attempt that failed as the client saw it (5xx, 429, 408, a transport error, or the client gave up); after a success it is a repeat. docs/retry-prediction.md has the rule with examples.'),
     enabled: z.boolean().default(true).describe('Sibyl retries failed attempts itself, on another backend, when it is safe (idempotent or allowed, body replayable, response not started, budget allows).'),
     maxRetries: count(0).max(5).default(1).describe('Retries per request, on top of the first attempt.'),
     retryOnStatuses: z.array(z.int().min(500).max(599)).default([502, 503, 504]).meta({ docType: 'list of 5xx statuses' }).describe('Backend statuses that are retried.'),
     retryOnErrors: z.array(z.enum(ERROR_KINDS)).default(['refused', 'connect_timeout', 'reset']).meta({ docType: 'list of error kinds' }).describe('Transport failures that are retried (refused and connect_timeout never reached the backend, so they are retried for any method).'),
-    idempotencyKeyHeader: z.string().regex(/^[A-Za-z0-9-]+$/).default('idempotency-key').describe('A POST/PATCH carrying this header may be retried (the key makes a replay safe).'),
+    idempotencyKeyHeader: z.string().regex(/^[A-Za-z0-9-]+$/).default('idempotency-key').describe('A POST/PATCH carrying this header may be retried (the key makes a replay safe); its value is part of the fingerprint, so only requests with the same key are the same request (retries, coalescing).'),
     replayBufferBytes: count(0).max(1_048_576).default(65_536).describe('Request bodies up to this size are buffered so that they can be replayed; larger bodies stream and are never retried.'),
     perTryTimeout: duration().optional().describe('Time to response headers for each attempt; unset: `[proxy] response_header_timeout`.'),
     backoffBase: duration().prefault('25ms').describe('Full-jitter exponential backoff: the first retry waits a random time below this, doubling per retry.'),
@@ -29,13 +29,13 @@ export const telemetrySchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Record one event per finished attempt, label client retries and feed the retry model.'),
     clientKey: z
-      .array(z.string().regex(CLIENT_KEY_SOURCE, 'expected "header:<name>", "cookie:<name>", "ip" or "ip_ua"'))
+      .array(z.string().regex(CLIENT_KEY_SOURCE, 'expected "credential", "header:<name>", "cookie:<name>", "ip" or "ip_ua"'))
       .min(1)
-      .default(['header:x-client-id', 'ip_ua'])
+      .default(['credential', 'header:x-client-id', 'ip_ua'])
       .meta({ docType: 'list of sources' })
-      .describe('Where the client key comes from, first match wins: `header:<name>` (e.g. an API key header), `cookie:<name>`, `ip`, `ip_ua` (client IP + User-Agent, also the fallback). Always hashed, never stored raw.'),
+      .describe('Where the client key comes from, first match wins: `credential` (the `Authorization` header, for AWS SigV4 its access key id and for Digest its username, else `X-Api-Key`), `header:<name>`, `cookie:<name>`, `ip`, `ip_ua` (client IP + User-Agent, also the fallback). Always hashed with `client_key_salt`, never stored raw.'),
     clientKeySalt: z.string().default('').describe('Mixed into the client key hash so that raw tokens cannot be recovered by hashing guesses. Set it to a secret.'),
-    hashBody: z.boolean().default(false).describe('Include a hash of small request bodies in the fingerprint (POST/PUT/PATCH with Content-Length <= `max_body_hash_bytes`).'),
+    hashBody: z.boolean().default(true).describe('Include a hash of the request body in the fingerprint when its Content-Length is at most `max_body_hash_bytes` (the body is read first, as the retry replay buffer does; a request without a body is never delayed). A larger or chunked body enters as its length. Off: every body is the same to the fingerprint, so two POSTs to one URL are the same request.'),
     maxBodyHashBytes: count(0).max(65_536).default(8_192).describe('Largest request body hashed into the fingerprint, in bytes.'),
     maxTracked: count(1).default(100_000).describe('At most this many (client key, fingerprint) pairs are remembered for labelling; the least recently used are evicted and counted.'),
     maxClients: count(1).default(100_000).describe('At most this many client retry profiles are kept; the least recently seen are evicted.'),

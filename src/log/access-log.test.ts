@@ -14,7 +14,7 @@ function sink() {
   return { out, text: () => chunks.join('') };
 }
 
-const record = { requestId: 'r-1', method: 'GET', url: '/a?q="x"\n', status: 200, backend: 'b1', latencyMs: 1.23456, errorKind: 'none', clientIp: '127.0.0.1' };
+const record = { requestId: 'r-1', method: 'GET', url: '/a?q="x"\n', status: 200, backend: 'b1', latencyMs: 1.23456, errorKind: 'none', clientIp: '127.0.0.1', retryProbability: 0.0123456789, attempt: 2, isRepeat: false };
 
 test('access log lines are valid JSON with the request fields, escaped', () => {
   const s = sink();
@@ -26,6 +26,9 @@ test('access log lines are valid JSON with the request fields, escaped', () => {
   assert.equal(line.status, 200);
   assert.equal(line.latencyMs, 1.235);
   assert.equal(line.log, 'access');
+  assert.equal(line.retryProbability, 0.012346, 'the prediction, to 6 places, for auditing any request by its id');
+  assert.equal(line.attempt, 2);
+  assert.equal(line.repeat, false);
   assert.ok(!Number.isNaN(Date.parse(line.time as string)));
 });
 
@@ -37,4 +40,13 @@ test('a full buffer drops lines and counts each drop', () => {
   log.close();
   assert.equal(drops, 3);
   assert.equal(s.text().trim().split('\n').length, 2);
+});
+
+test('without telemetry the retry fields are null, so the line shape never changes', () => {
+  const s = sink();
+  const log = createAccessLog(s.out, { maxBufferedLines: 10, onDrop: () => {} });
+  log.write({ ...record, retryProbability: undefined, attempt: undefined, isRepeat: undefined });
+  log.close();
+  const line = JSON.parse(s.text().trim()) as Record<string, unknown>;
+  assert.deepEqual([line.retryProbability, line.attempt, line.repeat], [null, null, null]);
 });

@@ -16,6 +16,11 @@ export interface AccessRecord {
   readonly latencyMs: number;
   readonly errorKind: string;
   readonly clientIp: string;
+  /** The retry model's P(the client retries this response); undefined without telemetry or model. */
+  readonly retryProbability: number | undefined;
+  /** The attempt number and repeat flag retry identity gave the request (telemetry/retry-labeller.ts). */
+  readonly attempt: number | undefined;
+  readonly isRepeat: boolean | undefined;
 }
 
 export interface AccessLog {
@@ -53,8 +58,11 @@ export function createAccessLog(out: LineSink, options: { maxBufferedLines: numb
         options.onDrop();
         return;
       }
+      // retry identity: null when telemetry (or the model) is off, so the line shape never changes
+      const p = r.retryProbability === undefined ? 'null' : String(Math.round(r.retryProbability * 1e6) / 1e6);
+      const retryFields = `"retryProbability":${p},"attempt":${r.attempt ?? 'null'},"repeat":${r.isRepeat ?? 'null'}`;
       lines.push(
-        `{"level":30,"time":"${timeIso()}","service":"sibyl","log":"access","requestId":${JSON.stringify(r.requestId)},"method":${JSON.stringify(r.method)},"url":${JSON.stringify(r.url)},"status":${r.status},"backend":${JSON.stringify(r.backend)},"latencyMs":${Math.round(r.latencyMs * 1000) / 1000},"errorKind":"${r.errorKind}","clientIp":"${r.clientIp}","msg":"access"}\n`,
+        `{"level":30,"time":"${timeIso()}","service":"sibyl","log":"access","requestId":${JSON.stringify(r.requestId)},"method":${JSON.stringify(r.method)},"url":${JSON.stringify(r.url)},"status":${r.status},"backend":${JSON.stringify(r.backend)},"latencyMs":${Math.round(r.latencyMs * 1000) / 1000},"errorKind":"${r.errorKind}","clientIp":"${r.clientIp}",${retryFields},"msg":"access"}\n`,
       );
     },
     flush,

@@ -103,6 +103,7 @@ test('features: an AttemptEvent is a FeatureInput, and its label and ids change 
     startedAtMs: 1,
     endedAtMs: 121,
     clientKey: 'c',
+    repeat: false,
     fingerprint: 'f',
     prediction: 0.3,
   };

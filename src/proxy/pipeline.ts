@@ -9,7 +9,8 @@ import type { AccessLog } from '../log/access-log.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import type { Backend } from '../runtime/backend.ts';
-import type { AttemptStart } from '../runtime/retry-intelligence.ts';
+import type { AttemptStart, RequestFacts } from '../runtime/retry-intelligence.ts';
+import { bodyIdentityOf, NO_BODY, unhashedBodyIdentity } from '../telemetry/fingerprint.ts';
 import type { Generation } from '../runtime/generation.ts';
 import type { Pool } from '../runtime/pool.ts';
 import type { VariantAssignment } from '../runtime/experiment-controller.ts';
@@ -81,6 +82,25 @@ interface RequestContext {
   readonly hashKey: string;
   /** The backend a client retry should avoid (retry-aware routing). */
   readonly avoidBackendId: string | undefined;
+  /** The whole body, when it was read before the pick (to fingerprint it). */
+  readonly body: Buffer | undefined;
+}
+
+/** What accept knows of a request before it is admitted. */
+interface Accepted {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly generation: Generation;
+  readonly requestId: string;
+  readonly startMs: number;
+  readonly clientIp: string;
+}
+
+/** Reads a small body whole (its Content-Length is at most the hash limit); nothing on abort. */
+function readWholeBody(req: IncomingMessage, then: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.once('end', () => then(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -93,9 +113,10 @@ export function createPipeline(deps: PipelineDeps) {
 
   function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown, attempt: AttemptStart | undefined, facts: ResponseFacts, pickState: PickState | undefined): void {
     const backendId = backend?.id ?? 'none';
+    let prediction: number | undefined;
     if (outcome.status < 500 && outcome.status !== 429 && outcome.errorKind === ErrorKind.none) runtime.tally.clientSuccesses++;
     if (attempt !== undefined && runtime.retry !== undefined) {
-      const prediction = runtime.retry.end(attempt, {
+      prediction = runtime.retry.end(attempt, {
         requestId,
         method: req.method ?? '',
         backend: backendId,
@@ -117,7 +138,7 @@ export function createPipeline(deps: PipelineDeps) {
       logger.warn({ requestId, backend: backendId, errorKind: outcome.errorKind, cause: (cause as Error | undefined)?.message }, 'upstream attempt failed');
     }
     if (s.accessLog && (s.accessLogSampleRate >= 1 || rng.next() < s.accessLogSampleRate)) {
-      accessLog.write({ requestId, method: req.method ?? '', url: req.url ?? '', status: outcome.status, backend: backendId, latencyMs: outcome.latencyMs, errorKind: outcome.errorKind, clientIp: clientIpOf(req) });
+      accessLog.write({ requestId, method: req.method ?? '', url: req.url ?? '', status: outcome.status, backend: backendId, latencyMs: outcome.latencyMs, errorKind: outcome.errorKind, clientIp: clientIpOf(req), retryProbability: prediction, attempt: attempt?.ticket.attempt, isRepeat: attempt?.ticket.isRepeat });
     }
   }
 
@@ -146,15 +167,35 @@ export function createPipeline(deps: PipelineDeps) {
     const generation = runtime.current; // read once: the request finishes on this generation
     const s = generation.settings;
     const requestId = requestIdFrom(req.headers[s.requestIdHeader]);
+    const accepted: Accepted = { req, res, generation, requestId, startMs, clientIp: clientIpOf(req) };
+    runtime.tally.clientRequests++;
 
     const admissionError = checkRequest(req, s);
+    if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, beginAttempt(accepted, undefined));
+    const hashLimit = runtime.retry?.maxBodyHashBytes ?? -1;
+    const contentLength = req.headers['content-length'];
+    // a small body is part of what was asked: read it before the pick, as the replay buffer would
+    if (hashLimit >= 0 && contentLength !== undefined && Number(contentLength) <= hashLimit && hasRequestBody(req)) {
+      return readWholeBody(req, (body) => admit(accepted, body));
+    }
+    admit(accepted, undefined);
+  }
+
+  /** Identifies the client and the request; the attempt number is known here, before the pick. */
+  function beginAttempt(a: Accepted, body: Buffer | undefined): AttemptStart | undefined {
     const retry = runtime.retry;
-    const clientIp = clientIpOf(req);
-    // the attempt number is known here, before the pick, so that routing can use it
-    const attempt = retry?.begin({ method: req.method ?? '', host: req.headers.host ?? '', url: req.url ?? '', headers: req.headers, clientIp });
-    runtime.tally.clientRequests++;
-    if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.clientRetries++;
-    if (admissionError !== undefined) return reject(req, res, s, requestId, admissionError, startMs, attempt);
+    if (retry === undefined) return undefined;
+    const { req } = a;
+    const bodyIdentity = body !== undefined ? bodyIdentityOf(body) : hasRequestBody(req) ? unhashedBodyIdentity(req.headers['content-length']) : NO_BODY;
+    const facts: RequestFacts = { method: req.method ?? '', host: req.headers.host ?? '', url: req.url ?? '', headers: req.headers, clientIp: a.clientIp, body: bodyIdentity };
+    return retry.begin(facts);
+  }
+
+  /** admit -> route/split, then coalesce or pick. */
+  function admit(a: Accepted, body: Buffer | undefined): void {
+    const { req, res, generation, requestId, startMs, clientIp } = a;
+    const s = generation.settings;
+    const attempt = beginAttempt(a, body);
     const limited = runtime.rateLimits.check(req.url ?? '', clientIp, req.headers, attempt?.clientKey, startMs);
     if (limited !== undefined) return reject(req, res, s, requestId, limited.spec, startMs, attempt, limited);
 
@@ -164,7 +205,7 @@ export function createPipeline(deps: PipelineDeps) {
     const hashKey = !pool.needsHashKey ? '' : ((pool.hashHeader !== undefined ? req.headers[pool.hashHeader] : undefined) ?? clientIp).toString();
     // retry-aware routing, unless a [[flags]] flag switches it off for this request
     const avoidBackendId = attempt?.ticket.avoidBackendId !== undefined && runtime.delivery.traffic.isFeatureOn(generation, 'retry_aware_routing', req, clientIp) ? attempt.ticket.avoidBackendId : undefined;
-    const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey, avoidBackendId };
+    const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey, avoidBackendId, body };
     const coalescing = s.coalescing;
     if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, s)) {
       const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
@@ -172,7 +213,7 @@ export function createPipeline(deps: PipelineDeps) {
       coalescer.lead(key, res, coalescing.maxBodyBytes);
     }
     route(ctx);
-  };
+  }
 
   /** A waiter of a coalesced request: the original's response, or on as an ordinary request. */
   function answerFromCopy(ctx: RequestContext, copy: CopiedResponse | undefined): void {
@@ -254,6 +295,11 @@ export function createPipeline(deps: PipelineDeps) {
     };
     // shadow traffic: a copy goes beside the request, never in its way (runtime/shadow-mirror.ts)
     const shadow = runtime.delivery.shadows.select(pool.name);
+    const sendBuffered = (body: Buffer, isReplayable: boolean): void => {
+      shadow?.send(generation, req.method ?? 'GET', req.url ?? '/', headers, body, res);
+      runExchange({ ...exchange, body, isReplayable }, backend, exchangeDeps);
+    };
+    if (ctx.body !== undefined) return sendBuffered(ctx.body, s.retry !== undefined && ctx.body.length <= s.retry.replayBufferBytes);
     if (!hasRequestBody(req)) {
       shadow?.send(generation, req.method ?? 'GET', req.url ?? '/', headers, null, res);
       return runExchange({ ...exchange, body: null, isReplayable: true }, backend, exchangeDeps);
@@ -268,13 +314,7 @@ export function createPipeline(deps: PipelineDeps) {
       return runExchange({ ...exchange, body, isReplayable: false }, backend, exchangeDeps);
     }
     // a small body that a retry or a shadow copy needs is read whole first (a capped buffer)
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.once('end', () => {
-      const body = Buffer.concat(chunks);
-      shadow?.send(generation, req.method ?? 'GET', req.url ?? '/', headers, body, res);
-      runExchange({ ...exchange, body, isReplayable: isReplayBuffered }, backend, exchangeDeps);
-    });
+    readWholeBody(req, (body) => sendBuffered(body, isReplayBuffered));
   }
 
   return handleRequest;

@@ -7,12 +7,13 @@ import { OnlineLearner } from '../model/learner.ts';
 import type { FeatureInput } from '../model/features.ts';
 import type { RetryModel } from '../model/retry-model.ts';
 import { writeSnapshotFile } from '../model/model-store.ts';
-import type { AttemptEvent, LabelledEvent } from '../telemetry/attempt-event.ts';
+import { hasKnownLabel, type AttemptEvent, type RecordedEvent } from '../telemetry/attempt-event.ts';
 import { ClientProfiles, responseClassOf } from '../telemetry/client-profile.ts';
 import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
-import { fingerprintOf } from '../telemetry/fingerprint.ts';
+import { fingerprintOf, type BodyIdentity } from '../telemetry/fingerprint.ts';
 import { NdjsonSink } from '../telemetry/ndjson-sink.ts';
 import { RetryLabeller, type PendingEvent, type Ticket } from '../telemetry/retry-labeller.ts';
+import { markedAttemptOf } from '../telemetry/retry-markers.ts';
 import { routeOf } from '../telemetry/route.ts';
 import { userAgentFamily } from '../telemetry/user-agent.ts';
 import type { RuntimeDeps } from './deps.ts';
@@ -37,6 +38,14 @@ export interface RequestFacts {
   readonly url: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly clientIp: string;
+  /** The body's part of the fingerprint (telemetry/fingerprint.ts). */
+  readonly body: BodyIdentity;
+}
+
+/** Client retries and repeats as recognised at accept; the runtime's tally, read by gauges and the storm detector. */
+export interface RetryTally {
+  clientRetries: number;
+  clientRepeats: number;
 }
 
 /** What the record phase knows about the attempt, in the event's own words. */
@@ -59,6 +68,8 @@ export class RetryIntelligence {
   readonly #attemptCounters;
   readonly #labelCounters;
   #clientKey: (req: { headers: RequestFacts['headers']; clientIp: string }) => string;
+  #idempotencyKeyHeader: string;
+  #tally: RetryTally = { clientRetries: 0, clientRepeats: 0 };
   #config: Config;
   #cancelTimers: (() => void)[] = [];
   #trainedFromMs = Number.NaN;
@@ -72,10 +83,11 @@ export class RetryIntelligence {
     const t = config.telemetry;
     const m = deps.metrics;
     this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
+    this.#idempotencyKeyHeader = config.retry.idempotencyKeyHeader.toLowerCase();
     this.#profiles = new ClientProfiles({ halfLifeMs: CLIENT_PROFILE_HALF_LIFE_MS, maxClients: t.maxClients });
     this.#quality = createModelQuality(config.model.qualityWindow);
     this.#attemptCounters = ATTEMPT_LABELS.map((a) => m.attempts.labels({ attempt: a }));
-    this.#labelCounters = [m.labels.labels({ retried: '0' }), m.labels.labels({ retried: '1' })] as const;
+    this.#labelCounters = [m.labels.labels({ retried: '0' }), m.labels.labels({ retried: '1' }), m.labels.labels({ retried: 'unknown' })] as const;
     this.#learner = new OnlineLearner(t.queueCapacity, { learn: (e, y) => this.#model.learn(e, y) }, {
       onScored: (e, p) => this.#quality.record(e, p, e.retried),
       onDrop: () => m.telemetryDropped.inc({ queue: 'learner' }),
@@ -83,6 +95,11 @@ export class RetryIntelligence {
     this.#labeller = new RetryLabeller({ windowMs: config.retry.window, maxTracked: t.maxTracked }, {
       onLabelled: (e) => this.#onLabelled(e),
       onEvict: (lost) => m.labellerEvictions.inc(lost),
+      onRetry: () => this.#tally.clientRetries++,
+      onRepeat: () => {
+        this.#tally.clientRepeats++;
+        m.repeats.inc();
+      },
     });
     if (t.path !== undefined) {
       this.#sink = new NdjsonSink({ path: t.path, maxFileBytes: t.maxFileBytes, maxFiles: t.maxFiles, queueCapacity: t.queueCapacity }, {
@@ -99,11 +116,22 @@ export class RetryIntelligence {
     return this.#model;
   }
 
-  /** Client key and thresholds follow reloads; window, capacities and the sink path need a restart. */
+  /** Counts retries and repeats into the runtime's tally from now on. */
+  countInto(tally: RetryTally): void {
+    this.#tally = tally;
+  }
+
+  /** Client key, idempotency header and thresholds follow reloads; window, capacities and the sink path need a restart. */
   reconfigure(config: Config): void {
     this.#config = config;
     const t = config.telemetry;
     this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
+    this.#idempotencyKeyHeader = config.retry.idempotencyKeyHeader.toLowerCase();
+  }
+
+  /** Whether the fingerprint wants the body: [telemetry] hash_body and the size limit. */
+  get maxBodyHashBytes(): number {
+    return this.#config.telemetry.hashBody ? this.#config.telemetry.maxBodyHashBytes : -1;
   }
 
   start(): void {
@@ -124,6 +152,9 @@ export class RetryIntelligence {
     for (const cancel of this.#cancelTimers) cancel();
     this.#cancelTimers = [];
     this.learnNow();
+    // every response's prediction goes on file: attempts still waiting for their window, label null
+    const unlabelled = this.#labeller.flushUnlabelled();
+    if (unlabelled > 0) this.#deps.logger.info({ unlabelled }, 'telemetry: attempts still inside the retry window written with retried = null');
     await this.#sink?.close();
     await this.saveSnapshot();
   }
@@ -143,9 +174,9 @@ export class RetryIntelligence {
   /** accept: identifies the client and what it asked; the ticket carries the attempt number. */
   begin(req: RequestFacts): AttemptStart {
     const clientKey = this.#clientKey(req);
-    const idempotencyKey = req.headers['idempotency-key'];
-    const fingerprint = fingerprintOf(req.method, req.host, req.url, typeof idempotencyKey === 'string' ? idempotencyKey : undefined);
-    const ticket = this.#labeller.arrive(clientKey, fingerprint, this.#deps.clock.now());
+    const idempotencyKey = req.headers[this.#idempotencyKeyHeader];
+    const fingerprint = fingerprintOf(req.method, req.host, req.url, typeof idempotencyKey === 'string' ? idempotencyKey : undefined, req.body);
+    const ticket = this.#labeller.arrive(clientKey, fingerprint, this.#deps.clock.now(), markedAttemptOf(req.headers));
     this.#attemptCounters[Math.min(ticket.attempt, 4) - 1]?.inc();
     return { clientKey, fingerprint, ticket, route: routeOf(req.url), userAgentFamily: userAgentFamily(req.headers['user-agent'] as string | undefined), startedAtMs: Date.now() };
   }
@@ -154,6 +185,7 @@ export class RetryIntelligence {
   end(start: AttemptStart, end: AttemptEnd): number {
     const cls = responseClassOf(end.status, end.errorKind !== 'none' && end.errorKind !== 'aborted');
     const history = this.#profiles.stats(start.clientKey, cls, this.#deps.clock.now());
+    this.#labeller.settle(start.ticket, end.errorKind);
     const event: PendingEvent = {
       requestId: end.requestId,
       startedAtMs: start.startedAtMs,
@@ -161,6 +193,7 @@ export class RetryIntelligence {
       clientKey: start.clientKey,
       fingerprint: start.fingerprint,
       attempt: start.ticket.attempt,
+      repeat: start.ticket.isRepeat,
       method: end.method,
       route: start.route,
       backend: end.backend,
@@ -184,7 +217,7 @@ export class RetryIntelligence {
     if (this.#config.model.enabled) this.#candidate?.observe(event, prediction);
     this.#deps.metrics.telemetryEvents.inc();
     this.#deps.metrics.predictions.observe(prediction);
-    this.#labeller.finish(start.clientKey, start.fingerprint, start.ticket, event, this.#deps.clock.now());
+    this.#labeller.finish(start.ticket, event, this.#deps.clock.now());
     return prediction;
   }
 
@@ -241,7 +274,12 @@ export class RetryIntelligence {
     });
   }
 
-  #onLabelled(event: LabelledEvent): void {
+  #onLabelled(event: RecordedEvent): void {
+    this.#sink?.write(event);
+    if (!hasKnownLabel(event)) {
+      this.#labelCounters[2].inc();
+      return;
+    }
     this.#labelCounters[event.retried].inc();
     this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
@@ -250,6 +288,5 @@ export class RetryIntelligence {
       this.#learner.enqueue(event);
       this.#candidate?.enqueue(event);
     }
-    this.#sink?.write(event);
   }
 }

@@ -54,7 +54,7 @@ export class Runtime {
   /** Sibyl's own retry budget; outlives generations (a reload must not refill it). */
   #retryBudget: RetryBudget;
   /** Plain counts the data path bumps; the gauges below are ratios of their deltas. */
-  readonly tally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0, clientSuccesses: 0 };
+  readonly tally = { clientRequests: 0, clientRetries: 0, clientRepeats: 0, backendAttempts: 0, clientSuccesses: 0 };
   readonly #storm = new MetastabilityDetector();
   #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0 };
   #cancelStorm: (() => void) | undefined;
@@ -67,12 +67,13 @@ export class Runtime {
   readonly loopLag: EventLoopLag;
   /** [[rate_limits]]: outlive generations, so that a reload keeps the buckets of unchanged limits. */
   readonly rateLimits: RateLimits;
-  #lastTally = { clientRequests: 0, clientRetries: 0, backendAttempts: 0, clientSuccesses: 0 };
+  #lastTally = { clientRequests: 0, clientRetries: 0, clientRepeats: 0, backendAttempts: 0, clientSuccesses: 0 };
   #budgetSignature: string;
 
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
     this.#deps = deps;
     this.retry = retry;
+    retry?.countInto(this.tally);
     this.delivery = new ProgressiveDelivery(config, deps, () => this.#generation);
     this.admission = new AdmissionQueue(config.loadShedding.maxQueue, deps.clock);
     this.loopLag = new EventLoopLag(deps.clock);

@@ -9,10 +9,12 @@ export interface AttemptEvent {
   readonly endedAtMs: number;
   /** Who sent it: a hash, never the raw token, header or IP. */
   readonly clientKey: string;
-  /** What was asked: a hash of method, host, path, query, Idempotency-Key (and a small body when configured). */
+  /** What was asked: a hash of method, host, path, query, the idempotency key header and a small body. */
   readonly fingerprint: string;
-  /** 1 + how many requests with the same client key and fingerprint arrived within the retry window before this one. */
+  /** 1 + the client retries before this one in its chain (a repeat starts a chain at 1). */
   readonly attempt: number;
+  /** A re-send of a request that had succeeded (or that an explicit marker says is a first attempt): not a retry. */
+  readonly repeat: boolean;
   readonly method: string;
   /** The path with ids folded (e.g. /api/users/:id), so that routes generalise. */
   readonly route: string;
@@ -37,7 +39,20 @@ export interface AttemptEvent {
   readonly prediction: number;
 }
 
-/** An attempt with its label: retried = 1 when the same client key and fingerprint came back within the window. */
+/**
+ * An attempt as the NDJSON sink writes it: retried = 1 when the client retried it (re-sent it
+ * after it failed, within the window); 0 when it succeeded or the window passed; null when still
+ * unknown at shutdown, written so that every response's prediction is on file, never learned from.
+ */
+export interface RecordedEvent extends AttemptEvent {
+  readonly retried: 0 | 1 | null;
+}
+
+/** An attempt whose label is known: what the learner, the quality metrics and offline training read. */
 export interface LabelledEvent extends AttemptEvent {
   readonly retried: 0 | 1;
+}
+
+export function hasKnownLabel(e: RecordedEvent): e is LabelledEvent {
+  return e.retried !== null;
 }

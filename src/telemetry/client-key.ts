@@ -1,10 +1,33 @@
 // client key: who sent a request. A configured list of sources, first match wins:
-// "header:<name>", "cookie:<name>", "ip", "ip_ua" (client IP + User-Agent, the fallback).
+// "credential" (Authorization or X-Api-Key), "header:<name>", "cookie:<name>", "ip", "ip_ua"
+// (client IP + User-Agent, also the fallback). Always hashed with the salt, never kept raw.
 import { hash64Hex } from './key-hash.ts';
 
-export type ClientKeySource = { kind: 'header'; name: string } | { kind: 'cookie'; name: string } | { kind: 'ip' } | { kind: 'ip_ua' };
+export type ClientKeySource = { kind: 'credential' } | { kind: 'header'; name: string } | { kind: 'cookie'; name: string } | { kind: 'ip' } | { kind: 'ip_ua' };
+
+/**
+ * The stable part of a credential. Some schemes sign every request, so their Authorization value
+ * changes from one attempt to the next: AWS SigV4 (the access key id is the identity) and HTTP
+ * Digest (the username is). Other schemes (Bearer, Basic, ...) are their whole value.
+ */
+export function credentialIdentity(authorization: string): string {
+  const sigV4 = /^AWS4-HMAC-SHA256\s+Credential=([^/,\s]+)\//i.exec(authorization);
+  if (sigV4 !== null) return `aws4:${sigV4[1]}`;
+  const digest = /^Digest\s.*?\busername="([^"]*)"/i.exec(authorization);
+  if (digest !== null) return `digest:${digest[1]}`;
+  return authorization.trim();
+}
+
+function credentialOf(headers: ClientKeyRequest['headers']): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string' && auth !== '') return credentialIdentity(auth);
+  const apiKey = headers['x-api-key'];
+  const key = Array.isArray(apiKey) ? apiKey[0] : apiKey;
+  return key === undefined || key === '' ? undefined : `api-key:${key}`;
+}
 
 export function parseClientKeySource(text: string): ClientKeySource | undefined {
+  if (text === 'credential') return { kind: 'credential' };
   if (text === 'ip') return { kind: 'ip' };
   if (text === 'ip_ua') return { kind: 'ip_ua' };
   const m = /^(header|cookie):([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/.exec(text);
@@ -31,6 +54,9 @@ export function createClientKeyFn(sources: readonly ClientKeySource[], salt: str
     for (const source of sources) {
       let raw: string | undefined;
       switch (source.kind) {
+        case 'credential':
+          raw = credentialOf(req.headers);
+          break;
         case 'header': {
           const v = req.headers[source.name];
           raw = Array.isArray(v) ? v[0] : v;

@@ -13,16 +13,22 @@ const NUMERIC = new Set([
 export interface ReadResult {
   readonly events: LabelledEvent[];
   readonly problems: string[];
+  /** Events written with retried = null (still inside the retry window at shutdown): skipped. */
+  readonly unlabelled: number;
 }
 
-function validate(record: Record<string, unknown>, where: string, problems: string[]): LabelledEvent | undefined {
+/** The label field of a record that is not yet labelled: skipped, counted, not a problem. */
+const UNLABELLED = Symbol('unlabelled');
+
+function validate(record: Record<string, unknown>, where: string, problems: string[]): LabelledEvent | typeof UNLABELLED | undefined {
   const status = record.status;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 0 || status > 999) {
     problems.push(`${where}: "status" must be an integer 0..999`);
     return undefined;
   }
+  if (record.retried === null || (record.retried === undefined && 'retried' in record)) return UNLABELLED;
   if (record.retried !== 0 && record.retried !== 1) {
-    problems.push(`${where}: "retried" must be 0 or 1 (the label)`);
+    problems.push(`${where}: "retried" must be 0, 1 (the label) or null (not known yet: skipped)`);
     return undefined;
   }
   for (const key of NUMERIC) {
@@ -71,6 +77,7 @@ function csvRecord(header: string[], cells: string[]): Record<string, unknown> {
 export async function readLabelledEvents(path: string): Promise<ReadResult> {
   const events: LabelledEvent[] = [];
   const problems: string[] = [];
+  let unlabelled = 0;
   const isCsv = path.toLowerCase().endsWith('.csv');
   let header: string[] | undefined;
   let lineNo = 0;
@@ -96,8 +103,9 @@ export async function readLabelledEvents(path: string): Promise<ReadResult> {
       }
     }
     const event = validate(record, where, problems);
-    if (event !== undefined) events.push(event);
+    if (event === UNLABELLED) unlabelled++;
+    else if (event !== undefined) events.push(event);
     if (problems.length >= 20) break;
   }
-  return { events, problems };
+  return { events, problems, unlabelled };
 }

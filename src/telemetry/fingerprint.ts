@@ -1,7 +1,23 @@
-// fingerprint: what was asked — method, host, path and query, the Idempotency-Key header if any,
-// and optionally a hash of a small body (computed elsewhere, passed in).
+// fingerprint: what was asked: method, host, path and query, the idempotency key header's value
+// (the header `[retry] idempotency_key_header` names), and what the body holds: a hash of a body up
+// to `[telemetry] max_body_hash_bytes`, or the length of a larger one. Two POSTs of different
+// orders to one collection URL are different requests.
 import { hash64Hex } from './key-hash.ts';
 
-export function fingerprintOf(method: string, host: string, url: string, idempotencyKey: string | undefined, bodyHash = ''): string {
-  return hash64Hex(`${method}\u0000${host}\u0000${url}\u0000${idempotencyKey ?? ''}\u0000${bodyHash}`);
+/** The body's part of a fingerprint: '' without a body, else a hash or, for a large body, its length. */
+export type BodyIdentity = string;
+
+export const NO_BODY: BodyIdentity = '';
+
+export function bodyIdentityOf(body: Buffer): BodyIdentity {
+  return `h:${hash64Hex(body.toString('latin1'))}`;
+}
+
+/** A body not hashed (too large, chunked, or hashing off): what is known of it without reading it. */
+export function unhashedBodyIdentity(contentLength: string | undefined): BodyIdentity {
+  return contentLength === undefined ? 'stream' : `len:${contentLength}`;
+}
+
+export function fingerprintOf(method: string, host: string, url: string, idempotencyKey: string | undefined, body: BodyIdentity = NO_BODY): string {
+  return hash64Hex(`${method}\u0000${host}\u0000${url}\u0000${idempotencyKey ?? ''}\u0000${body}`);
 }

@@ -1,42 +1,61 @@
-// Retry labelling (DESIGN.md "Retry intelligence"). An attempt is retried = 1 when another request
-// with the same client key and fingerprint arrives after it started and within the retry window
-// after it ended (or while it is still in flight); retried = 0 once the window passes without one.
-// The attempt number is 1 + how many requests with the same client key and fingerprint arrived
-// within the retry window before this one (arrival times, as DESIGN.md defines it).
+// Retry labelling (DESIGN.md "Retry intelligence", docs/retry-prediction.md "Retries and repeats").
 //
-// Pure: time is passed in. Memory is bounded: at most maxTracked (client key, fingerprint) entries,
-// least recently used evicted first (counted), and idle entries dropped after the window.
-import type { AttemptEvent, LabelledEvent } from './attempt-event.ts';
+// A request is a client retry when the same client (client key) re-sends the same request
+// (fingerprint) within the retry window after an attempt that failed as the client saw it: a 5xx,
+// 429 or 408, a transport error Sibyl answered, or the client gave up (it disconnected, or re-sent
+// while its connection to the attempt was already gone). A re-send after a success is a repeat:
+// a new chain (attempt 1), never a retry. An explicit retry marker (retry-markers.ts) wins over
+// this inference.
+//
+// The label: retried = 1 when a retry of the attempt arrives; 0 as soon as the attempt succeeds,
+// or when the window passes after a failure without a retry. Labels still unknown at shutdown are
+// flushed as null.
+//
+// Pure: time is passed in. Memory is bounded: at most maxTracked (client key, fingerprint)
+// entries, least recently used evicted first (counted), idle entries dropped after the window.
+import type { AttemptEvent, RecordedEvent } from './attempt-event.ts';
 
-/** The event as the labeller holds it: created with a placeholder label that #emit sets. */
-export type PendingEvent = AttemptEvent & { retried: 0 | 1 };
+/** The event as the labeller holds it: attempt, repeat and label are set here. */
+export type PendingEvent = AttemptEvent & { attempt: number; repeat: boolean; retried: 0 | 1 | null };
+
+const Phase = { inFlight: 0, failed: 1, succeeded: 2 } as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
 
 export interface Ticket {
-  readonly attempt: number;
-  readonly startedAt: number;
+  readonly key: string;
+  /** 1 + the retries before this one in its chain; a late give-up (see finish) may still raise it. */
+  attempt: number;
+  /** A re-send within the window that is not a retry (after a success, or marked attempt 1). */
+  isRepeat: boolean;
+  /** A retry: of a failed attempt, or as an explicit retry marker says. */
+  isRetry: boolean;
   /**
-   * For a client retry: the backend of the previous attempt when that attempt failed (5xx or a
-   * transport error). Retry-aware routing avoids it. A duplicate of an attempt still in flight is
-   * ambiguous (a hedge, a second tab, or a timeout) and is routed as usual.
+   * For a retry of a failed attempt: that attempt's backend. Retry-aware routing avoids it. A
+   * client that gave up on a slow attempt is routed as usual.
    */
   readonly avoidBackendId: string | undefined;
+  readonly startedAt: number;
   endedAt: number;
-  isRetried: boolean;
+  phase: Phase;
+  /** The client's connection to this attempt closed before Sibyl answered. */
+  isClientGone: boolean;
+  /** An identical request that was in flight, client still connected, when this one arrived. */
+  concurrentWith: Ticket | undefined;
   event: PendingEvent | undefined;
+  isRetried: boolean;
   isEmitted: boolean;
+  /** Pushed out of its entry to bound memory: it can no longer be matched by a retry. */
+  isDropped: boolean;
 }
 
 interface Entry {
-  /** Attempts not yet labelled, oldest first. */
+  /** In flight, or failed and not labelled yet; oldest first, at most MAX_OPEN. */
   open: Ticket[];
-  /** The latest attempt, labelled or not. */
-  last: Ticket;
-  /** Arrival times within the window, oldest first: the attempt number counts them. */
-  arrivals: number[];
+  lastArrivalAt: number;
 }
 
-/** The attempt number saturates here (features bucket it at 4+ anyway). */
-export const MAX_COUNTED_ARRIVALS = 32;
+/** Identical requests of one client tracked at once; one client hammering one URL stays bounded. */
+export const MAX_OPEN = 16;
 
 export interface RetryLabellerOptions {
   readonly windowMs: number;
@@ -44,16 +63,17 @@ export interface RetryLabellerOptions {
 }
 
 export interface RetryLabellerSinks {
-  readonly onLabelled: (event: LabelledEvent) => void;
-  /** An entry evicted to bound memory; its open attempts are never labelled. */
+  readonly onLabelled: (event: RecordedEvent) => void;
+  /** An entry evicted to bound memory; its open attempts are labelled null. */
   readonly onEvict: (lostAttempts: number) => void;
+  /** A client retry was recognised (at arrival, or late when a give-up is seen after the re-send). */
+  readonly onRetry: () => void;
+  readonly onRepeat: () => void;
 }
 
-function failedBackendOf(previous: Ticket): string | undefined {
-  const e = previous.event;
-  if (e === undefined) return undefined;
-  const isFailure = e.status >= 500 || (e.errorKind !== 'none' && e.errorKind !== 'aborted') || e.status === 0;
-  return isFailure && e.backend !== 'none' ? e.backend : undefined;
+/** Failed as the client saw it: the only outcomes a retry can follow. */
+export function isClientVisibleFailure(status: number, errorKind: string): boolean {
+  return errorKind !== 'none' || status === 0 || status >= 500 || status === 429 || status === 408;
 }
 
 export class RetryLabeller {
@@ -61,9 +81,9 @@ export class RetryLabeller {
   readonly #maxTracked: number;
   readonly #sinks: RetryLabellerSinks;
   readonly #entries = new Map<string, Entry>();
-  /** Finished, not-yet-labelled attempts in order of end time: the sweep pops expired ones. */
-  #finished: { key: string; ticket: Ticket }[] = [];
-  #finishedHead = 0;
+  /** Failed, not-yet-labelled attempts in order of end time: the sweep labels expired ones 0. */
+  #failed: Ticket[] = [];
+  #failedHead = 0;
 
   constructor(options: RetryLabellerOptions, sinks: RetryLabellerSinks) {
     this.#windowMs = options.windowMs;
@@ -75,90 +95,166 @@ export class RetryLabeller {
     return this.#entries.size;
   }
 
-  /** Data path, at accept: returns the ticket carrying the attempt number. */
-  arrive(clientKey: string, fingerprint: string, now: number): Ticket {
+  /**
+   * Data path, at accept. `markedAttempt` is the attempt number an explicit retry marker states
+   * (undefined without one).
+   */
+  arrive(clientKey: string, fingerprint: string, now: number, markedAttempt?: number): Ticket {
     const key = `${clientKey}:${fingerprint}`;
     const entry = this.#entries.get(key);
-    let attempt = 1;
-    let avoidBackendId: string | undefined;
-    if (entry !== undefined) {
-      avoidBackendId = failedBackendOf(entry.last);
-      this.#entries.delete(key); // re-inserted below: Map order is our LRU order
-      const since = now - this.#windowMs;
-      while (entry.arrivals.length > 0 && (entry.arrivals[0] as number) < since) entry.arrivals.shift();
-      attempt = entry.arrivals.length + 1;
-      // bounded per key: one client hammering one URL must not grow a list per request
-      if (entry.arrivals.length >= MAX_COUNTED_ARRIVALS) entry.arrivals.shift();
-      // open holds only attempts not yet known to be retried: a retried one leaves it (finish()
-      // emits it), so a client hammering one URL keeps this list at one or two entries
-      const stillOpen: Ticket[] = [];
-      for (const t of entry.open) {
-        if (t.isEmitted) continue;
-        if (this.#isRetryOf(t, now)) {
-          t.isRetried = true;
-          if (t.event !== undefined) this.#emit(t, 1);
-        } else stillOpen.push(t);
-      }
-      entry.open = stillOpen;
+    if (entry !== undefined) this.#entries.delete(key); // re-inserted below: Map order is our LRU order
+    const withinWindow = entry !== undefined && now - entry.lastArrivalAt <= this.#windowMs;
+    const original = entry === undefined ? undefined : this.#originalOf(entry, now, markedAttempt !== undefined && markedAttempt > 1);
+    let ticket: Ticket;
+    if (markedAttempt !== undefined && markedAttempt <= 1) {
+      // the client says this is a first attempt: whatever came before, a new chain
+      ticket = newTicket(key, 1, withinWindow, false, undefined, now);
+    } else if (original !== undefined) {
+      ticket = newTicket(key, markedAttempt ?? original.attempt + 1, false, true, failedBackendOf(original), now);
+      this.#markRetried(original);
+    } else if (markedAttempt !== undefined) {
+      ticket = newTicket(key, markedAttempt, false, true, undefined, now); // its original went elsewhere
+    } else {
+      ticket = newTicket(key, 1, withinWindow, false, undefined, now);
+      ticket.concurrentWith = entry?.open.findLast((t) => t.phase === Phase.inFlight);
     }
-    const ticket: Ticket = { attempt, startedAt: now, endedAt: Number.NaN, isRetried: false, event: undefined, isEmitted: false, avoidBackendId };
-    const next = entry ?? { open: [], last: ticket, arrivals: [] };
+    if (ticket.isRetry) this.#sinks.onRetry();
+    else if (ticket.isRepeat) this.#sinks.onRepeat();
+    const next = entry ?? { open: [], lastArrivalAt: now };
+    next.lastArrivalAt = now;
+    if (next.open.length >= MAX_OPEN) this.#drop(next.open.shift() as Ticket);
     next.open.push(ticket);
-    next.arrivals.push(now);
-    next.last = ticket;
     this.#entries.set(key, next);
     if (this.#entries.size > this.#maxTracked) this.#evictOldest();
     return ticket;
   }
 
-  /** Data path, at record: the attempt's event, without label. */
-  finish(clientKey: string, fingerprint: string, ticket: Ticket, event: PendingEvent, now: number): void {
-    ticket.endedAt = now;
-    ticket.event = event;
-    if (ticket.isEmitted) return; // its entry was evicted to bound memory
-    if (ticket.isRetried) {
-      this.#emit(ticket, 1);
-      return;
-    }
-    this.#finished.push({ key: `${clientKey}:${fingerprint}`, ticket });
+  /**
+   * Data path, at record, before the prediction: what the attempt's end tells about the chain (a
+   * client that left). Afterwards ticket.attempt is final.
+   */
+  settle(ticket: Ticket, errorKind: string): void {
+    if (errorKind === 'aborted') ticket.isClientGone = true;
+    this.#resolveConcurrent(ticket, errorKind);
   }
 
-  /** Labels retried = 0 for attempts whose window has passed; drops idle entries. */
+  /** Data path, at record: the attempt's event; labelled now when it succeeded. */
+  finish(ticket: Ticket, event: PendingEvent, now: number): void {
+    ticket.endedAt = now;
+    this.settle(ticket, event.errorKind);
+    event.attempt = ticket.attempt;
+    event.repeat = ticket.isRepeat;
+    ticket.event = event;
+    if (ticket.isEmitted) return;
+    if (ticket.isRetried) return this.#emit(ticket, 1);
+    const isFailure = isClientVisibleFailure(event.status, event.errorKind);
+    // dropped to bound memory: a success is still known to be 0, a failure can no longer be matched
+    if (ticket.isDropped) return this.#emit(ticket, isFailure ? null : 0);
+    if (!isFailure) {
+      ticket.phase = Phase.succeeded;
+      this.#close(ticket);
+      return this.#emit(ticket, 0);
+    }
+    ticket.phase = Phase.failed;
+    this.#failed.push(ticket);
+  }
+
+  /** Labels retried = 0 for failed attempts whose window has passed; drops idle entries. */
   sweep(now: number): void {
-    const list = this.#finished;
-    let i = this.#finishedHead;
+    const list = this.#failed;
+    let i = this.#failedHead;
     for (; i < list.length; i++) {
-      const { key, ticket } = list[i] as { key: string; ticket: Ticket };
+      const ticket = list[i] as Ticket;
       if (ticket.endedAt + this.#windowMs >= now) break;
-      if (!ticket.isEmitted) this.#emit(ticket, 0);
-      const entry = this.#entries.get(key);
-      if (entry !== undefined) {
-        entry.open = entry.open.filter((t) => !t.isEmitted);
-        if (entry.open.length === 0 && entry.last === ticket) this.#entries.delete(key);
+      if (ticket.isEmitted) continue;
+      this.#close(ticket);
+      this.#emit(ticket, 0);
+    }
+    this.#failedHead = i;
+    if (this.#failedHead > 4096 && this.#failedHead * 2 > list.length) {
+      this.#failed = list.slice(this.#failedHead);
+      this.#failedHead = 0;
+    }
+    for (const [key, entry] of this.#entries) {
+      if (now - entry.lastArrivalAt <= this.#windowMs) break; // LRU order: the rest are newer
+      if (entry.open.length === 0) this.#entries.delete(key);
+    }
+  }
+
+  /** At shutdown: every attempt whose label is still unknown is emitted with retried = null. */
+  flushUnlabelled(): number {
+    let n = 0;
+    for (const entry of this.#entries.values()) {
+      for (const t of entry.open) {
+        if (t.isEmitted || t.event === undefined) continue;
+        this.#emit(t, null);
+        n++;
       }
     }
-    this.#finishedHead = i;
-    // compact now and then so the array does not grow without bound
-    if (this.#finishedHead > 4096 && this.#finishedHead * 2 > list.length) {
-      this.#finished = list.slice(this.#finishedHead);
-      this.#finishedHead = 0;
+    return n;
+  }
+
+  /**
+   * The attempt a re-send retries: the newest one that failed (unlabelled, within the window) or
+   * whose client already left while it was in flight. With a marker saying "retry", any attempt
+   * still in flight qualifies: the client timed out on it.
+   */
+  #originalOf(entry: Entry, now: number, isMarkedRetry: boolean): Ticket | undefined {
+    for (let i = entry.open.length - 1; i >= 0; i--) {
+      const t = entry.open[i] as Ticket;
+      if (t.isRetried || t.isEmitted) continue;
+      if (t.phase === Phase.failed && now <= t.endedAt + this.#windowMs) return t;
+      if (t.phase === Phase.inFlight && (t.isClientGone || isMarkedRetry)) return t;
+    }
+    return undefined;
+  }
+
+  /**
+   * A client that gives up closes its connection and re-sends at once; Sibyl may see the re-send
+   * before the close. So a request that arrived beside an identical one still in flight becomes
+   * its retry when that one ends with the client gone while this one's client stayed.
+   */
+  #resolveConcurrent(ticket: Ticket, errorKind: string): void {
+    const earlier = ticket.concurrentWith;
+    ticket.concurrentWith = undefined;
+    if (earlier === undefined || ticket.isRetry || errorKind === 'aborted' || !earlier.isClientGone) return;
+    if (earlier.isRetried || earlier.isEmitted) return;
+    ticket.isRetry = true;
+    ticket.isRepeat = false;
+    ticket.attempt = earlier.attempt + 1;
+    this.#sinks.onRetry();
+    this.#markRetried(earlier);
+  }
+
+  #markRetried(original: Ticket): void {
+    original.isRetried = true;
+    if (original.event !== undefined) {
+      this.#close(original);
+      this.#emit(original, 1);
     }
   }
 
-  #isRetryOf(previous: Ticket, now: number): boolean {
-    if (now < previous.startedAt) return false;
-    // still in flight: the client gave up on it (or hedged) and asked again
-    if (Number.isNaN(previous.endedAt)) return true;
-    return now <= previous.endedAt + this.#windowMs;
+  /** Takes a labelled attempt out of its entry's open list. */
+  #close(ticket: Ticket): void {
+    const entry = this.#entries.get(ticket.key);
+    if (entry === undefined) return;
+    const i = entry.open.indexOf(ticket);
+    if (i >= 0) entry.open.splice(i, 1);
   }
 
-  #emit(ticket: Ticket, retried: 0 | 1): void {
+  #emit(ticket: Ticket, retried: 0 | 1 | null): void {
     if (ticket.isEmitted) return;
     ticket.isEmitted = true;
     // the event object is the labeller's own: set the label rather than copy ~25 fields
     const event = ticket.event as PendingEvent;
     event.retried = retried;
-    this.#sinks.onLabelled(event as LabelledEvent);
+    this.#sinks.onLabelled(event);
+  }
+
+  /** An attempt pushed out to bound memory: a failure is labelled null, now or when it ends. */
+  #drop(ticket: Ticket): void {
+    ticket.isDropped = true;
+    if (ticket.event !== undefined) this.#emit(ticket, null);
   }
 
   #evictOldest(): void {
@@ -166,8 +262,21 @@ export class RetryLabeller {
     if (oldest.done === true) return;
     const entry = this.#entries.get(oldest.value) as Entry;
     this.#entries.delete(oldest.value);
-    const lost = entry.open.filter((t) => !t.isEmitted).length;
-    for (const t of entry.open) t.isEmitted = true; // the sweep will skip them
+    let lost = 0;
+    for (const t of entry.open) {
+      if (!t.isEmitted && t.phase !== Phase.inFlight) lost++;
+      this.#drop(t);
+    }
     this.#sinks.onEvict(lost);
   }
+}
+
+function newTicket(key: string, attempt: number, isRepeat: boolean, isRetry: boolean, avoidBackendId: string | undefined, now: number): Ticket {
+  return { key, attempt, isRepeat, isRetry, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isDropped: false };
+}
+
+function failedBackendOf(original: Ticket): string | undefined {
+  const e = original.event;
+  if (e === undefined || original.phase !== Phase.failed || e.errorKind === 'aborted') return undefined;
+  return e.backend !== 'none' ? e.backend : undefined;
 }
