@@ -1,7 +1,8 @@
-// Live retry labels through the real binary: scripted clients retry (or repeat, or come back too
-// late, or give up on a slow request) and every attempt's `retried` label and attempt number in the
-// NDJSON telemetry must be exactly what DESIGN.md "Retry intelligence" defines, with the same
-// counts on /metrics.
+// Live retry labels through the real binary: scripted clients retry after failures, repeat after
+// successes, come back too late, give up on a slow request, POST different bodies to one URL or
+// send an SDK's retry marker, and every attempt's `retried` label, attempt number and repeat flag
+// in the NDJSON telemetry must be exactly what DESIGN.md "Retry intelligence" defines, with the
+// same counts on /metrics.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { startSibyl, type SibylProcess } from '../helpers/sibyl-process.ts';
 
 const WINDOW_MS = 1000;
 const RUN = randomUUID().slice(0, 8);
-const CLIENTS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
+const CLIENTS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] as const;
 
 /** The raw x-client-id: it must never appear in the telemetry. */
 function clientId(name: (typeof CLIENTS)[number]): string {
@@ -33,29 +34,37 @@ interface Ask {
   readonly delayMs?: number;
   readonly method?: 'GET' | 'POST';
   readonly idempotencyKey?: string;
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
   readonly signal?: AbortSignal;
 }
 
 type Send = (ask: Ask) => Promise<void>;
 
 /** What each attempt must be labelled, by the definitions (request id -> label). */
-const EXPECTED: Readonly<Record<string, { attempt: number; retried: 0 | 1 }>> = {
-  A1: { attempt: 1, retried: 1 },
-  A2: { attempt: 2, retried: 1 },
-  A3: { attempt: 3, retried: 0 },
-  B1: { attempt: 1, retried: 0 },
-  C1: { attempt: 1, retried: 1 },
-  C2: { attempt: 2, retried: 0 },
-  D1: { attempt: 1, retried: 0 },
-  E1: { attempt: 1, retried: 0 },
-  E2: { attempt: 1, retried: 0 },
-  F1: { attempt: 1, retried: 1 },
-  F2: { attempt: 2, retried: 0 },
-  G1: { attempt: 1, retried: 1 },
-  G2: { attempt: 1, retried: 0 },
-  G3: { attempt: 2, retried: 0 },
-  H1: { attempt: 1, retried: 1 },
-  H2: { attempt: 2, retried: 0 },
+const EXPECTED: Readonly<Record<string, { attempt: number; retried: 0 | 1; repeat: boolean }>> = {
+  A1: { attempt: 1, retried: 1, repeat: false },
+  A2: { attempt: 2, retried: 1, repeat: false },
+  A3: { attempt: 3, retried: 0, repeat: false },
+  B1: { attempt: 1, retried: 0, repeat: false },
+  C1: { attempt: 1, retried: 0, repeat: false },
+  C2: { attempt: 1, retried: 0, repeat: true },
+  D1: { attempt: 1, retried: 0, repeat: false },
+  E1: { attempt: 1, retried: 0, repeat: false },
+  E2: { attempt: 1, retried: 0, repeat: false },
+  F1: { attempt: 1, retried: 0, repeat: false },
+  F2: { attempt: 1, retried: 0, repeat: true },
+  G1: { attempt: 1, retried: 1, repeat: false },
+  G2: { attempt: 1, retried: 0, repeat: false },
+  G3: { attempt: 2, retried: 0, repeat: false },
+  H1: { attempt: 1, retried: 1, repeat: false },
+  H2: { attempt: 2, retried: 0, repeat: false },
+  I1: { attempt: 1, retried: 1, repeat: false },
+  I2: { attempt: 1, retried: 0, repeat: false },
+  I3: { attempt: 2, retried: 0, repeat: false },
+  J1: { attempt: 1, retried: 1, repeat: false },
+  J2: { attempt: 2, retried: 0, repeat: false },
+  J3: { attempt: 1, retried: 0, repeat: true },
 };
 
 /** The scripted clients, to be run concurrently; each has its own x-client-id. */
@@ -72,7 +81,7 @@ function scripts(send: Send): (() => Promise<void>)[] {
       await send({ client: 'a', id: 'A3', path: shared });
     },
     () => send({ client: 'b', id: 'B1', path: '/profile' }),
-    // C: a legitimate repeat after a success is still a retry by the definition (the confounder)
+    // C: a repeat after a success is not a retry: a new chain, counted apart
     async () => {
       await send({ client: 'c', id: 'C1', path: '/feed' });
       await sleep(300);
@@ -84,7 +93,8 @@ function scripts(send: Send): (() => Promise<void>)[] {
       await sleep(WINDOW_MS + 500);
       await send({ client: 'e', id: 'E2', path: '/report' });
     },
-    // F: asks again while its slow first request is still in flight
+    // F: asks again while its slow first request is still in flight and its connection open: a
+    // second request side by side, not a retry (the first one succeeds)
     async () => {
       let isFirstDone = false;
       const first = send({ client: 'f', id: 'F1', path: '/slow', delayMs: 600 }).then(() => (isFirstDone = true));
@@ -108,6 +118,19 @@ function scripts(send: Send): (() => Promise<void>)[] {
       timeout.abort();
       await assert.rejects(first, { name: 'AbortError' });
       await send({ client: 'h', id: 'H2', path: '/slow' });
+    },
+    // I: POSTs of different orders to one collection URL are different requests (the body hash)
+    async () => {
+      await send({ client: 'i', id: 'I1', path: '/orders', method: 'POST', body: '{"item":"tea","n":1}', status: 503 });
+      await send({ client: 'i', id: 'I2', path: '/orders', method: 'POST', body: '{"item":"cake","n":2}' });
+      await sleep(20);
+      await send({ client: 'i', id: 'I3', path: '/orders', method: 'POST', body: '{"item":"tea","n":1}' });
+    },
+    // J: an AWS SDK says which attempt each request is; a new call (attempt=1) after a success is a repeat
+    async () => {
+      await send({ client: 'j', id: 'J1', path: '/table', status: 500, headers: { 'amz-sdk-request': 'attempt=1; max=3' } });
+      await send({ client: 'j', id: 'J2', path: '/table', headers: { 'amz-sdk-request': 'attempt=2; max=3' } });
+      await send({ client: 'j', id: 'J3', path: '/table', headers: { 'amz-sdk-request': 'attempt=1; max=3' } });
     },
   ];
 }
@@ -134,11 +157,11 @@ async function startLabellingSibyl(t: TestContext, eventsPath: string): Promise<
 function sender(proxyUrl: string): Send {
   return async (ask) => {
     const status = ask.status ?? 200;
-    const headers: Record<string, string> = { 'x-client-id': clientId(ask.client), 'x-request-id': ask.id, 'x-want-status': String(status) };
+    const headers: Record<string, string> = { ...ask.headers, 'x-client-id': clientId(ask.client), 'x-request-id': ask.id, 'x-want-status': String(status) };
     if (ask.delayMs !== undefined) headers['x-want-delay-ms'] = String(ask.delayMs);
     if (ask.idempotencyKey !== undefined) headers['idempotency-key'] = ask.idempotencyKey;
     const method = ask.method ?? 'GET';
-    const res = await request(`${proxyUrl}${ask.path}`, { method, headers, body: method === 'POST' ? '{"amount":1}' : undefined, signal: ask.signal });
+    const res = await request(`${proxyUrl}${ask.path}`, { method, headers, body: method === 'POST' ? (ask.body ?? '{"amount":1}') : undefined, signal: ask.signal });
     const body = await res.body.text();
     assert.equal(res.statusCode, status, `${ask.id}: status (${body})`);
   };
@@ -161,17 +184,20 @@ function assertLineContents(lines: Map<string, LabelledLine>, text: string): voi
   assert.equal(line('G3').fingerprint, line('G1').fingerprint, 'same Idempotency-Key, same fingerprint');
   assert.notEqual(line('G2').fingerprint, line('G1').fingerprint, 'another Idempotency-Key, another fingerprint');
   assert.deepEqual(['A1', 'A2', 'F1', 'G1'].map((id) => line(id).status), [503, 503, 200, 503]);
+  assert.notEqual(line('I2').fingerprint, line('I1').fingerprint, 'another body, another fingerprint');
+  assert.equal(line('I3').fingerprint, line('I1').fingerprint, 'the same body, the same fingerprint');
 }
 
 async function assertMetrics(adminUrl: string): Promise<void> {
   const expected = Object.values(EXPECTED);
-  const count = (want: (e: { attempt: number; retried: 0 | 1 }) => boolean): number => expected.filter(want).length;
+  const count = (want: (e: { attempt: number; retried: 0 | 1; repeat: boolean }) => boolean): number => expected.filter(want).length;
   const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => (await metricValue(adminUrl, name, labels)) ?? 0;
   const attempts = Object.fromEntries(await Promise.all(['1', '2', '3', '4+'].map(async (a) => [a, await metric('sibyl_telemetry_attempts_total', { attempt: a })] as const)));
   assert.deepEqual(attempts, { '1': count((e) => e.attempt === 1), '2': count((e) => e.attempt === 2), '3': count((e) => e.attempt === 3), '4+': 0 });
   assert.equal(await metric('sibyl_telemetry_labels_total', { retried: '1' }), count((e) => e.retried === 1));
   assert.equal(await metric('sibyl_telemetry_labels_total', { retried: '0' }), count((e) => e.retried === 0));
   assert.equal(await metric('sibyl_telemetry_events_total'), expected.length);
+  assert.equal(await metric('sibyl_telemetry_repeats_total'), count((e) => e.repeat));
 }
 
 test('each scripted attempt gets exactly the retried label and attempt number of the definition', async (t) => {
@@ -185,7 +211,7 @@ test('each scripted attempt gets exactly the retried label and attempt number of
   const ids = Object.keys(EXPECTED);
   // a retried = 0 is known only once the window has passed, plus up to one labeller sweep (1 s)
   const lines = await waitForLabelledEvents(eventsPath, ids, 10_000);
-  const actual = Object.fromEntries(ids.map((id) => [id, { attempt: lines.get(id)!.attempt, retried: lines.get(id)!.retried }]));
+  const actual = Object.fromEntries(ids.map((id) => [id, { attempt: lines.get(id)!.attempt, retried: lines.get(id)!.retried, repeat: lines.get(id)!.repeat }]));
   assert.deepEqual(actual, EXPECTED);
   assert.deepEqual([...lines.keys()].sort(), ids.sort(), 'one line per request, no others');
   assertLineContents(lines, await readFile(eventsPath, 'utf8'));

@@ -12,7 +12,8 @@ export interface LabelledLine {
   readonly clientKey: string;
   readonly fingerprint: string;
   readonly attempt: number;
-  readonly retried: 0 | 1;
+  readonly repeat: boolean;
+  readonly retried: 0 | 1 | null;
   readonly prediction: number;
   readonly status: number;
   readonly method: string;
