@@ -80,9 +80,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   if (config.telemetry.enabled) {
     const loaded = await loadInitialModel(config);
     logger.info({ source: loaded.source, path: loaded.path, version: loaded.model.version }, 'retry model loaded');
-    const candidate = await loadCandidateModel(config);
-    if (candidate !== undefined) logger.info({ path: config.modelRollout.candidatePath, version: candidate.version, mode: config.modelRollout.mode }, 'candidate retry model loaded');
-    retry = new RetryIntelligence(config, loaded.model, deps, candidate === undefined ? undefined : new ModelCandidate(candidate, config.modelRollout.candidatePath ?? '', config, deps));
+    let candidate = await loadCandidateModel(config);
+    if (candidate !== undefined && loaded.promotedCandidate?.version === candidate.version) {
+      // promoted before a restart: the live snapshot already is this candidate, learned further
+      logger.info({ path: config.modelRollout.candidatePath, version: candidate.version }, 'candidate retry model was promoted earlier: it is the live model; not run again');
+      candidate = undefined;
+    } else if (candidate !== undefined) logger.info({ path: config.modelRollout.candidatePath, version: candidate.version, mode: config.modelRollout.mode }, 'candidate retry model loaded');
+    const modelCandidate = candidate === undefined ? undefined : new ModelCandidate(candidate, config.modelRollout.candidatePath ?? '', config, deps);
+    retry = new RetryIntelligence(config, loaded.model, deps, modelCandidate, loaded.promotedCandidate);
   }
   const runtime = new Runtime(config, deps, retry);
   const sharedSync = await startSharedSync(config, { rateLimits: runtime.rateLimits, retry }, deps, options.workersStore);

@@ -189,6 +189,7 @@ export const modelRolloutSchema = z
     canaryPercent: percent().default(10).describe('`canary` only: share of the predictions the candidate makes, in percent.'),
     disagreementThreshold: z.number().gt(0).lt(1).default(0.1).describe('A response whose two predictions differ by more than this (|dp|) counts as a disagreement and is sampled.'),
     minSamples: z.int().min(10).default(1000).describe('Labelled events both models must have been scored on before the candidate is judged; fewer never promotes.'),
+    minPositiveLabels: z.int().min(1).default(50).describe('Retried labels (client retries seen) the judged window must hold, beside at least as many labels of 0: a window of one class (no retry at all) says nothing about which model ranks retries better, so it never promotes or rolls back.'),
     promoteMargin: z.number().min(0).max(1).default(0.02).describe('`canary` only: promoted when its progressive log loss is below the live model\'s by this fraction (0.02 = 2 % better); rolled back when above it by the same fraction.'),
     sampleDisagreements: z.int().min(0).max(1000).default(20).describe('The latest disagreements kept in full for `GET /api/model`.'),
   })

@@ -31,6 +31,13 @@ export interface ModelSnapshot {
   readonly coordinates: ReadonlyArray<readonly [number, number, number]>;
   readonly trainingWindow: TrainingWindow;
   readonly quality?: Readonly<Record<string, unknown>>;
+  /** Set when this model is a candidate that was promoted: which file and version it started as. */
+  readonly promotedCandidate?: PromotedCandidate;
+}
+
+export interface PromotedCandidate {
+  readonly path: string;
+  readonly version: string;
 }
 
 export const ModelSnapshotErrorCode = {
@@ -123,6 +130,8 @@ export function parseModelSnapshot(json: unknown): ModelSnapshot {
     issues.push('trainingWindow must be an object {fromMs, toMs, events}');
   }
   if (json.quality !== undefined && !isObject(json.quality)) issues.push('quality must be an object when present');
+  const promoted = json.promotedCandidate;
+  if (promoted !== undefined && (!isObject(promoted) || typeof promoted.path !== 'string' || typeof promoted.version !== 'string')) issues.push('promotedCandidate must be an object {path, version} when present');
   if (issues.length > 0) fail(issues);
   return json as unknown as ModelSnapshot;
 }

@@ -6,7 +6,7 @@ import type { FeatureInput } from './features.ts';
 import { createFtrlState, ftrlUpdate, ftrlWeight, predictLinear, sigmoid } from './ftrl.ts';
 import type { FtrlParams } from './ftrl.ts';
 import { ftrlParamIssues, MAX_HASH_BITS, MIN_HASH_BITS, ModelSnapshotError, ModelSnapshotErrorCode, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION } from './model-snapshot.ts';
-import type { ModelSnapshot, TrainingWindow } from './model-snapshot.ts';
+import type { ModelSnapshot, PromotedCandidate, TrainingWindow } from './model-snapshot.ts';
 
 export { parseModelSnapshot } from './model-snapshot.ts';
 export type { ModelSnapshot } from './model-snapshot.ts';
@@ -37,6 +37,7 @@ export interface SnapshotMeta {
   readonly createdAtMs: number;
   readonly trainingWindow: TrainingWindow;
   readonly quality?: Readonly<Record<string, unknown>>;
+  readonly promotedCandidate?: PromotedCandidate;
 }
 
 export interface RetryModel {
@@ -186,6 +187,7 @@ export function createRetryModel(options: RetryModelOptions = {}, snapshot?: Mod
         coordinates,
         trainingWindow: { ...meta.trainingWindow },
         ...(meta.quality === undefined ? {} : { quality: meta.quality }),
+        ...(meta.promotedCandidate === undefined ? {} : { promotedCandidate: meta.promotedCandidate }),
       };
     },
   };

@@ -27,6 +27,8 @@ export interface Disagreement {
 export class ModelCandidate {
   readonly model: RetryModel;
   readonly path: string;
+  /** The version the candidate file held: a promotion records it, so a restart does not run it again. */
+  readonly fileVersion: string;
   readonly #deps: RuntimeDeps;
   readonly #options: Config['modelRollout'];
   readonly #learner: OnlineLearner;
@@ -35,6 +37,7 @@ export class ModelCandidate {
   readonly #samples: EventRing<Disagreement>;
   #state: CandidateState;
   #labelled = 0;
+  #positives = 0;
   #scored = 0;
   #disagreements = 0;
   #reason: string | undefined;
@@ -42,6 +45,7 @@ export class ModelCandidate {
   constructor(model: RetryModel, path: string, config: Config, deps: RuntimeDeps) {
     this.model = model;
     this.path = path;
+    this.fileVersion = model.version;
     this.#deps = deps;
     this.#options = config.modelRollout;
     this.#state = config.modelRollout.mode;
@@ -53,6 +57,7 @@ export class ModelCandidate {
     this.#learner = new OnlineLearner(config.telemetry.queueCapacity, { learn: (e, y) => this.model.learn(e, y) }, {
       onScored: (e, p) => {
         this.#labelled++;
+        this.#positives += e.retried;
         this.#candidate.add(p, e.retried);
         this.#live.add(e.prediction, e.retried);
       },
@@ -94,7 +99,8 @@ export class ModelCandidate {
 
   /**
    * Learns what is queued, then judges a canary: 'promote' or 'rollback' once both models were
-   * scored on min_samples labelled events and their log losses differ by the margin.
+   * scored on min_samples labelled events holding both classes (min_positive_labels of each) and
+   * their log losses differ by the margin.
    */
   learnNow(): 'promote' | 'rollback' | undefined {
     if (!this.isActive) return undefined;
@@ -104,8 +110,10 @@ export class ModelCandidate {
     if (live !== null) this.#deps.metrics.candidateLogLoss.set({ model: 'live' }, live);
     if (candidate !== null) this.#deps.metrics.candidateLogLoss.set({ model: 'candidate' }, candidate);
     if (this.#state !== 'canary' || this.#labelled < this.#options.minSamples || live === null || candidate === null) return undefined;
+    const minEach = this.#options.minPositiveLabels;
+    if (this.#positives < minEach || this.#labelled - this.#positives < minEach) return undefined;
     const margin = this.#options.promoteMargin;
-    const figures = `candidate log loss ${candidate.toFixed(4)}, live ${live.toFixed(4)}, over ${this.#labelled} labelled events`;
+    const figures = `candidate log loss ${candidate.toFixed(4)}, live ${live.toFixed(4)}, AUC ${this.#candidate.report().auc?.toFixed(4)} vs ${this.#live.report().auc?.toFixed(4)}, over ${this.#labelled} labelled events of which ${this.#positives} retried`;
     if (candidate < live * (1 - margin)) return this.#end('promoted', figures);
     if (candidate > live * (1 + margin)) return this.#end('rolled_back', figures);
     return undefined;
@@ -141,6 +149,7 @@ export class ModelCandidate {
       disagreements: this.#disagreements,
       disagreementRate: this.#scored === 0 ? null : this.#disagreements / this.#scored,
       labelled: this.#labelled,
+      retriedLabels: this.#positives,
       quality: { candidate: this.#candidate.report(), live: this.#live.report() },
       samples: this.#samples.recent(),
     };

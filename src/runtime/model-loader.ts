@@ -5,12 +5,15 @@
 import { access } from 'node:fs/promises';
 import type { Config } from '../config/schema.ts';
 import { createRetryModel, type RetryModel } from '../model/retry-model.ts';
+import type { PromotedCandidate } from '../model/model-snapshot.ts';
 import { readSnapshotFile, SHIPPED_PRIOR_PATH } from '../model/model-store.ts';
 
 export interface LoadedModel {
   readonly model: RetryModel;
   readonly source: 'snapshot' | 'prior' | 'untrained';
   readonly path: string | undefined;
+  /** The snapshot is a promoted candidate: this file and version (model-candidate.ts). */
+  readonly promotedCandidate?: PromotedCandidate;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -25,7 +28,8 @@ export async function loadInitialModel(config: Config): Promise<LoadedModel> {
   const options = { hashBits: m.hashBits, alpha: m.alpha, beta: m.beta, l1: m.l1, l2: m.l2 };
   if (m.path !== undefined && (await exists(m.path))) {
     // errors propagate: a configured snapshot that cannot be used must stop the start, loudly
-    return { model: createRetryModel(options, await readSnapshotFile(m.path)), source: 'snapshot', path: m.path };
+    const snapshot = await readSnapshotFile(m.path);
+    return { model: createRetryModel(options, snapshot), source: 'snapshot', path: m.path, promotedCandidate: snapshot.promotedCandidate };
   }
   if (await exists(SHIPPED_PRIOR_PATH)) {
     const prior = await readSnapshotFile(SHIPPED_PRIOR_PATH);

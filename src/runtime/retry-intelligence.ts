@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { createModelQuality, type ModelQuality } from '../model/online-quality.ts';
 import { OnlineLearner } from '../model/learner.ts';
 import type { FeatureInput } from '../model/features.ts';
+import type { PromotedCandidate } from '../model/model-snapshot.ts';
 import type { RetryModel } from '../model/retry-model.ts';
 import { writeSnapshotFile } from '../model/model-store.ts';
 import { hasKnownLabel, type AttemptEvent, type RecordedEvent } from '../telemetry/attempt-event.ts';
@@ -72,11 +73,14 @@ export class RetryIntelligence {
   #tally: RetryTally = { clientRetries: 0, clientRepeats: 0 };
   #config: Config;
   #cancelTimers: (() => void)[] = [];
+  /** Set once a candidate was promoted here or before a restart: saved with every snapshot. */
+  #promotedCandidate: PromotedCandidate | undefined;
   #trainedFromMs = Number.NaN;
   #trainedToMs = Number.NaN;
 
-  constructor(config: Config, model: RetryModel, deps: RuntimeDeps, candidate?: ModelCandidate) {
+  constructor(config: Config, model: RetryModel, deps: RuntimeDeps, candidate?: ModelCandidate, promotedCandidate?: PromotedCandidate) {
     this.#deps = deps;
+    this.#promotedCandidate = promotedCandidate;
     this.#config = config;
     this.#model = model;
     this.#candidate = candidate;
@@ -229,15 +233,29 @@ export class RetryIntelligence {
   /** POST /api/model/candidate/promote|abort; false without a running candidate. */
   candidateCommand(cmd: 'promote' | 'abort'): boolean {
     if (this.#candidate?.command(cmd) !== true) return false;
-    if (cmd === 'promote') this.#model = this.#candidate.model;
+    if (cmd === 'promote') this.#promote(this.#candidate);
     return true;
   }
 
   learnNow(): void {
     const n = this.#learner.drain();
     if (n > 0) this.#deps.metrics.modelUpdates.inc(n);
-    // a promoted candidate becomes the live model: it learns on, and [model] path snapshots it
-    if (this.#candidate?.learnNow() === 'promote') this.#model = this.#candidate.model;
+    if (this.#candidate?.learnNow() === 'promote') this.#promote(this.#candidate);
+  }
+
+  /**
+   * A promoted candidate becomes the live model: it learns on, and is saved to [model] path at
+   * once, marked as the promoted candidate, so that a restart loads it and does not run the
+   * candidate file again.
+   */
+  #promote(candidate: ModelCandidate): void {
+    this.#model = candidate.model;
+    this.#promotedCandidate = { path: candidate.path, version: candidate.fileVersion };
+    if (this.#config.model.path === undefined) {
+      this.#deps.logger.warn({ candidate: candidate.path }, 'the promoted retry model is not saved: set [model] path, or a restart goes back to the previous model');
+      return;
+    }
+    void this.saveSnapshot();
   }
 
   publishGauges(): void {
@@ -271,6 +289,7 @@ export class RetryIntelligence {
       createdAtMs: Date.now(),
       trainingWindow: { fromMs: this.#trainedFromMs || 0, toMs: this.#trainedToMs || 0, events: this.#learner.learned },
       quality: this.#quality.report() as unknown as Record<string, unknown>,
+      promotedCandidate: this.#promotedCandidate,
     });
   }
 

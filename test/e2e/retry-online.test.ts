@@ -147,7 +147,7 @@ function assertBeatsThePrior(t: TestContext, lines: readonly LabelledLine[], mea
   const window = lines.slice(measured.learned - QUALITY_WINDOW, measured.learned);
   const prior = createRetryModel({}, snapshot);
   const priorPs = window.map((l) => prior.predict(l as unknown as FeatureInput));
-  const ys = window.map((l) => l.retried);
+  const ys = window.map((l) => l.retried ?? 0); // the run is still going: every line here is labelled
   const priorLogLoss = logLoss(priorPs, ys);
   const { model } = measured.quality;
   t.diagnostic(`the shipped prior on the same window: AUC ${rocAuc(priorPs, ys)?.toFixed(3)}, log loss ${priorLogLoss.toFixed(3)}`);
