@@ -68,3 +68,18 @@ test('a canary makes its share of the predictions Sibyl acts on; a shadow makes 
   const shadow = new ModelCandidate(trained(2000), 'c.json', config({ mode: 'shadow' }), deps());
   assert.equal(shadow.choose(input, -1), -1);
 });
+
+test('a window without retried labels never judges a canary, however many labels it holds', () => {
+  const live = createRetryModel({ hashBits: 14 }); // untrained: a trained candidate beats it on log loss
+  const candidate = new ModelCandidate(trained(20_000), 'c.json', config({ mode: 'canary', min_positive_labels: 20 }), deps());
+  const onlyZeros = syntheticEvents(11, 3000).filter((e) => e.retried === 0);
+  for (const [i, e] of onlyZeros.entries()) {
+    const p = live.predict(e.input);
+    candidate.enqueue({ ...e.input, prediction: p, retried: 0 } as unknown as LabelledEvent);
+    if (i % 100 === 99) assert.equal(candidate.learnNow(), undefined, `judged on ${i + 1} labels of one class`);
+  }
+  assert.equal(candidate.state, 'canary');
+  assert.equal(candidate.report().retriedLabels, 0);
+  // once both classes are there, it is judged
+  assert.ok(feed(candidate, live, 2000).includes('promote'));
+});

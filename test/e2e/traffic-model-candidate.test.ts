@@ -43,3 +43,27 @@ test('a shadow candidate model scores every response beside the live one', async
   assert.equal(after.modelVersion, after.candidate?.version, 'the candidate is the live model now');
   assert.equal((await adminJson<unknown>(sibyl.adminUrl, '/api/model/candidate/abort', 'POST')).status, 409);
 });
+
+test('a promoted candidate survives a restart: the promoted model loads, the candidate file is not run again', async (t) => {
+  const backend = await startTestBackend('a');
+  t.after(() => backend.close());
+  const dir = await mkdtemp(join(tmpdir(), 'sibyl-candidate-restart-'));
+  const candidatePath = join(dir, 'candidate.json');
+  const modelPath = join(dir, 'live.json');
+  const candidate = createRetryModel();
+  await writeSnapshotFile(candidatePath, candidate.snapshot({ createdAtMs: Date.now(), trainingWindow: { fromMs: 0, toMs: 0, events: 0 }, quality: {} }));
+  const toml = testConfig(`[health]\nenabled = false\n${backendsToml([backend])}\n[model]\npath = "${modelPath}"\n[model_rollout]\ncandidate_path = "${candidatePath}"\nmode = "canary"\n`);
+  const first = await startSibyl(toml);
+  t.after(() => first.stop());
+  await first.waitForLog((l) => l.msg === 'candidate retry model loaded');
+  assert.equal((await adminJson<{ state: string }>(first.adminUrl, '/api/model/candidate/promote', 'POST')).body.state, 'promoted');
+  const promoted = (await adminJson<{ modelVersion: string }>(first.adminUrl, '/api/model')).body.modelVersion;
+  await first.stop();
+
+  const second = await startSibyl(toml);
+  t.after(() => second.stop());
+  await second.waitForLog((l) => l.msg === 'candidate retry model was promoted earlier: it is the live model; not run again');
+  const view = (await adminJson<{ modelVersion: string; candidate?: unknown }>(second.adminUrl, '/api/model')).body;
+  assert.equal(view.candidate, undefined, 'no candidate runs after the restart');
+  assert.equal(view.modelVersion, promoted, 'the live model is the promoted one, as saved at shutdown');
+});
