@@ -62,11 +62,11 @@ const NOTHING_TO_AVOID: readonly Backend[] = [];
 
 /**
  * Only what is safe to answer twice with one response: GET and HEAD without a body, or any method
- * with an Idempotency-Key (which is part of the fingerprint, so only the same key coalesces).
+ * with the configured idempotency key header (part of the fingerprint: only the same key coalesces).
  */
-function isCoalescable(req: IncomingMessage, s: ProxySettings): boolean {
+function isCoalescable(req: IncomingMessage, idempotencyKeyHeader: string): boolean {
   if (req.method === 'GET' || req.method === 'HEAD') return !hasRequestBody(req);
-  return req.headers[s.retry?.idempotencyKeyHeader ?? 'idempotency-key'] !== undefined;
+  return req.headers[idempotencyKeyHeader] !== undefined;
 }
 
 interface RequestContext {
@@ -207,7 +207,7 @@ export function createPipeline(deps: PipelineDeps) {
     const avoidBackendId = attempt?.ticket.avoidBackendId !== undefined && runtime.delivery.traffic.isFeatureOn(generation, 'retry_aware_routing', req, clientIp) ? attempt.ticket.avoidBackendId : undefined;
     const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey, avoidBackendId, body };
     const coalescing = s.coalescing;
-    if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, s)) {
+    if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, coalescing.idempotencyKeyHeader)) {
       const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
       if (coalescer.join(key, (copy) => answerFromCopy(ctx, copy), coalescing.maxWaiters)) return;
       coalescer.lead(key, res, coalescing.maxBodyBytes);

@@ -25,8 +25,11 @@ export interface ProxySettings {
   readonly retry: RetrySettings | undefined;
   /** Load shedding; undefined when [load_shedding] enabled = false. */
   readonly shedding: { readonly maxQueueWaitMs: number } | undefined;
-  /** Coalescing of identical in-flight requests; undefined when off (or without telemetry). */
-  readonly coalescing: { readonly maxWaiters: number; readonly maxBodyBytes: number } | undefined;
+  /**
+   * Coalescing of identical in-flight requests; undefined when off (or without telemetry). Only
+   * requests carrying the lower-case `idempotencyKeyHeader` coalesce beyond GET and HEAD.
+   */
+  readonly coalescing: { readonly maxWaiters: number; readonly maxBodyBytes: number; readonly idempotencyKeyHeader: string } | undefined;
   /** The TCP (L4) mode's settings (read only when [proxy] kind = "tcp"). */
   readonly tcp: TcpSettings;
 }
@@ -73,7 +76,7 @@ export function proxySettingsFrom(config: Config): ProxySettings {
     accessLogSampleRate: config.log.accessLogSampleRate,
     retry: retrySettingsFrom(config),
     shedding: config.loadShedding.enabled ? { maxQueueWaitMs: config.loadShedding.maxQueueWait } : undefined,
-    coalescing: config.coalescing.enabled && config.telemetry.enabled ? { maxWaiters: config.coalescing.maxWaiters, maxBodyBytes: config.coalescing.maxBodyBytes } : undefined,
+    coalescing: config.coalescing.enabled && config.telemetry.enabled ? { maxWaiters: config.coalescing.maxWaiters, maxBodyBytes: config.coalescing.maxBodyBytes, idempotencyKeyHeader: config.retry.idempotencyKeyHeader.toLowerCase() } : undefined,
     tcp: tcpSettingsFrom(config),
   });
 }

@@ -73,3 +73,27 @@ test('when the original\'s client leaves before its answer, the waiters are sent
   const metrics = await scrapeMetrics(sibyl.adminUrl);
   assert.equal(sampleValue(metrics, 'sibyl_protect_coalesced_total', { outcome: 'sent' }), 1);
 });
+
+test('with a custom idempotency_key_header, POSTs with different keys both reach a backend; the same key coalesces', async (t) => {
+  let served = 0;
+  const backend = await startTestBackend('slow', (req, res) => {
+    const n = ++served;
+    setTimeout(() => {
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-served': String(n) });
+      res.end(`order ${n}`);
+    }, 300);
+  });
+  t.after(() => backend.close());
+  // mixed case in the config: header names are case-insensitive
+  const rest = '[health]\nenabled = false\n[retry]\nidempotency_key_header = "X-Order-Key"\n[coalescing]\nenabled = true';
+  const sibyl = await startSibyl(httpToml({ rest, backends: backendsToml([backend]) }));
+  t.after(() => sibyl.stop());
+  const post = (key: string) => send(`${sibyl.proxyUrl}/orders`, { method: 'POST', body: '{"item":"tea"}', headers: { 'x-order-key': key, 'idempotency-key': 'same-for-all' } });
+  const [a, b] = await Promise.all([post('order-1'), post('order-2')]);
+  assert.equal(backend.seen.length, 2, 'two keys are two orders: each reaches a backend');
+  assert.notEqual(a.body, b.body);
+  const [c, d] = await Promise.all([post('order-3'), post('order-3')]);
+  assert.equal(backend.seen.length, 3, 'the same key twice in flight is one order');
+  assert.equal(c.body, d.body);
+});
