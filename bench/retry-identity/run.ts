@@ -1,0 +1,141 @@
+// Scores Sibyl's client-retry predictions and labels against what real HTTP client libraries did.
+// Usage: npm run bench:retry-identity [-- --quick] [-- --write] [-- --sibyl-main PATH]
+//   --quick       two short profiles (healthy, flaky_5xx) and an 8 s retry window: ~30 s, for the e2e test
+//   --write       rewrites the retry-identity section of docs/retry-prediction.md
+//   --sibyl-main  another checkout's src/main.ts (e.g. to compare before and after a change)
+// Always exits 0 once it has measured: the verdict line says how Sibyl did.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { startApiFleet } from './api-backends.ts';
+import type { AttemptRecord, LogicalRequestLog } from './attempt-recorder.ts';
+import { createLibraryClient, LIBRARY_NAMES, LIBRARY_POLICIES } from './client-libraries.ts';
+import { diagnose } from './diagnostics.ts';
+import { FAULT_PROFILES, modesAt, type FaultProfile } from './profiles.ts';
+import { FIGURES, overallLine, renderMarkdown, verdictsOf, writeDocsSection, type RetryIdentityResult } from './report.ts';
+import { joinSibylRecords, readTelemetry } from './sibyl-records.ts';
+import { scoreGroup } from './scoring.ts';
+import { startSibylUnderTest } from './sibyl-under-test.ts';
+import { runInstanceTraffic, type ClientInstance } from './traffic.ts';
+
+export interface RetryIdentityOptions {
+  readonly isQuick?: boolean;
+  readonly isWrite?: boolean;
+  /** src/main.ts of the Sibyl to measure; this checkout's by default. */
+  readonly sibylMain?: string;
+  readonly command?: string;
+  readonly log?: (line: string) => void;
+}
+
+const DOC_PATH = new URL('../../docs/retry-prediction.md', import.meta.url).pathname;
+const INSTANCES_PER_LIBRARY = 2;
+const RATE_PER_INSTANCE = 9;
+const REPEAT_SHARE = 0.1;
+/** Sibyl's default retry window; quick mode shortens it so that it can wait for every label. */
+const DEFAULT_WINDOW_SECONDS = 30;
+const QUICK_WINDOW_SECONDS = 8;
+
+/** Applies each profile's phases in turn; returns the profile in force and a stop function. */
+function runSchedule(profiles: readonly FaultProfile[], profileMs: number, startMs: number, setModes: (m: ReturnType<typeof modesAt>) => void): { profileNow: () => string; stop: () => void } {
+  const indexNow = (): number => Math.min(profiles.length - 1, Math.floor((Date.now() - startMs) / profileMs));
+  const tick = (): void => {
+    const i = indexNow();
+    setModes(modesAt(profiles[i]!, (Date.now() - startMs - i * profileMs) / profileMs));
+  };
+  tick();
+  const timer = setInterval(tick, 100);
+  return { profileNow: () => profiles[indexNow()]!.name, stop: () => clearInterval(timer) };
+}
+
+export async function runRetryIdentity(options: RetryIdentityOptions = {}): Promise<RetryIdentityResult> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const isQuick = options.isQuick === true;
+  const profiles = isQuick ? FAULT_PROFILES.filter((p) => p.name === 'healthy' || p.name === 'flaky_5xx') : FAULT_PROFILES;
+  const profileMs = isQuick ? 7_000 : 22_000;
+  const windowSeconds = isQuick ? QUICK_WINDOW_SECONDS : DEFAULT_WINDOW_SECONDS;
+  const started = Date.now();
+  const fleet = await startApiFleet(3);
+  const dir = await mkdtemp(join(tmpdir(), 'sibyl-retry-identity-'));
+  const sibyl = await startSibylUnderTest(fleet.backends, dir, { retryWindow: isQuick ? `${QUICK_WINDOW_SECONDS}s` : undefined, mainPath: options.sibylMain });
+  const instances: (ClientInstance & { localAddress: string })[] = [];
+  try {
+    LIBRARY_NAMES.forEach((library, li) => {
+      for (let k = 0; k < INSTANCES_PER_LIBRARY; k++) {
+        const n = li * INSTANCES_PER_LIBRARY + k;
+        const localAddress = `127.0.0.${11 + n}`;
+        const token = library === 'aws-sdk-dynamodb' ? `AKIDRETRYIDENTITY${n}` : `token-${library}-${k}-${started.toString(36)}`;
+        instances.push({ library, name: `${library}#${k + 1}`, localAddress, client: createLibraryClient(library, { proxyUrl: sibyl.proxyUrl, token, localAddress }) });
+      }
+    });
+    log(`retry-identity: Sibyl at ${sibyl.proxyUrl}, ${instances.length} client instances, profiles ${profiles.map((p) => p.name).join(', ')} (${profileMs / 1000} s each), retry window ${windowSeconds} s`);
+    const trafficStart = Date.now();
+    const untilMs = trafficStart + profiles.length * profileMs;
+    const schedule = runSchedule(profiles, profileMs, trafficStart, (modes) => fleet.setModes(modes));
+    const plan = { ratePerSecond: RATE_PER_INSTANCE, untilMs, maxLogicalRequests: Math.ceil((RATE_PER_INSTANCE * 3 * (untilMs - trafficStart)) / 1000), repeatShare: REPEAT_SHARE, profileNow: schedule.profileNow };
+    const logsByInstance = await Promise.all(instances.map((i) => runInstanceTraffic(i, plan, untilMs + (isQuick ? 12_000 : 30_000))));
+    schedule.stop();
+    fleet.setModes({});
+    const logs: LogicalRequestLog[] = logsByInstance.flat();
+    const attempts: AttemptRecord[] = logs.filter((l) => l.isClosed).flatMap((l) => l.attempts);
+    // every label is known one window after the last response: wait for it, then stop Sibyl so it flushes
+    const lastEnd = Math.max(...attempts.map((a) => a.endedAtMs ?? a.sentAtMs));
+    const waitMs = lastEnd + windowSeconds * 1000 + 2_000 - Date.now();
+    log(`retry-identity: ${logs.length} logical requests, ${attempts.length} attempts; waiting ${(Math.max(0, waitMs) / 1000).toFixed(1)} s for Sibyl's last labels`);
+    if (waitMs > 0) await sleep(waitMs);
+    await sibyl.stop();
+    const records = joinSibylRecords(await readTelemetry(sibyl.telemetryPath), sibyl.stdoutLines);
+    const profileResults = profiles.map((p) => {
+      const score = scoreGroup(
+        attempts.filter((a) => a.profile === p.name),
+        records,
+      );
+      return { name: p.name, summary: p.summary, score, verdicts: verdictsOf(score) };
+    });
+    const verdicts = profileResults.flatMap((p) => FIGURES.map((f) => p.verdicts[f]));
+    const result: RetryIdentityResult = {
+      mode: isQuick ? 'quick' : 'full',
+      command: options.command ?? `npm run bench:retry-identity${isQuick ? ' -- --quick' : ''}`,
+      startedAt: new Date(started).toISOString(),
+      runtimeMs: Date.now() - started,
+      sibylMain: options.sibylMain ?? 'src/main.ts',
+      retryWindow: `${windowSeconds} s${isQuick ? ' (quick mode)' : ' (default)'}`,
+      profileSeconds: profileMs / 1000,
+      ratePerSecond: RATE_PER_INSTANCE * instances.length,
+      instances: instances.length,
+      profiles: profileResults,
+      libraries: LIBRARY_NAMES.map((name) => {
+        const own = logs.filter((l) => l.library === name);
+        return { name, policy: LIBRARY_POLICIES[name], logicalRequests: own.length, unfinished: own.filter((l) => !l.isClosed).length, score: scoreGroup(attempts.filter((a) => a.library === name), records) };
+      }),
+      diagnostics: diagnose(attempts, records, new Map(instances.map((i) => [i.name, i.localAddress]))),
+      overall: { passed: verdicts.filter((v) => v === 'PASS').length, failed: verdicts.filter((v) => v === 'FAIL').length, notApplicable: verdicts.filter((v) => v === 'n/a').length },
+    };
+    const markdown = renderMarkdown(result);
+    log(markdown);
+    if (options.isWrite === true) {
+      await writeDocsSection(DOC_PATH, markdown, profiles);
+      log(`retry-identity: wrote the retry-identity section of ${DOC_PATH}`);
+    }
+    return result;
+  } finally {
+    await sibyl.stop();
+    await Promise.all(instances.map((i) => i.client.close().catch(() => undefined)));
+    await fleet.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, write: { type: 'boolean', default: false }, 'sibyl-main': { type: 'string' } } });
+  const args = [values.quick ? '--quick' : '', values.write ? '--write' : '', values['sibyl-main'] !== undefined ? `--sibyl-main ${values['sibyl-main']}` : ''].filter((a) => a !== '');
+  const result = await runRetryIdentity({
+    isQuick: values.quick,
+    isWrite: values.write,
+    sibylMain: values['sibyl-main'],
+    command: `npm run bench:retry-identity${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+  });
+  process.stdout.write(`${overallLine(result)}\n`);
+  process.exit(0);
+}
