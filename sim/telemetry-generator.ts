@@ -245,6 +245,7 @@ function toEvent(world: World, a: RawAttempt, label: ArrivalLabel, history: Clie
     fingerprint: a.fingerprint,
     attempt: label.attempt,
     repeat: label.isRepeat,
+    retryMarker: false,
     method: route.method,
     route: route.route,
     backend: a.backend < 0 ? '' : (world.backends[a.backend] as SimBackend).name,

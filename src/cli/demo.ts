@@ -79,8 +79,9 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
     [
       'Sibyl demo: three backends (alpha; beta answers 5 % 503, which Sibyl retries itself; gamma-flaky answers 30 % 500),',
       'strategy power_of_two, ~40 req/s of traffic',
-      'from two client populations: okhttp clients retry a 5xx up to twice, python clients never retry.',
-      'Sibyl labels the retries it sees and learns online which responses get retried.',
+      'from three client populations: okhttp clients retry a 5xx up to twice, python clients never retry,',
+      'go clients poll (after a success they fetch the same URL again: a repeat, not a retry).',
+      'Sibyl tells retries from repeats, labels them and learns online which responses get retried.',
       'A new version (pool v2, backend delta-v2) is rolled out as a canary: 10, 25, 50, 100 %, 20 s a step.',
       `  dashboard ${adminUrl}/            open it in a browser: live backends, charts, defences, drain buttons`,
       `  proxy     ${proxyUrl}/            try: curl -i ${proxyUrl}/hello`,
@@ -99,7 +100,9 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
     const shares = [...t.byBackend].map(([b, n]) => `${b} ${Math.round((100 * n) / Math.max(1, t.sent))}%`).join(', ');
     const states = instance.runtime.current.backends.map((b) => `${b.id}${b.isEjected ? '(ejected)' : ''}${b.isDraining ? '(draining)' : ''}${b.isHealthy ? '' : '(unhealthy)'}`).join(' ');
     const own = instance.runtime.tally.backendAttempts - instance.runtime.tally.clientRequests;
-    process.stdout.write(`[demo] sent ${t.sent} (${t.retriesSent} client retries; Sibyl retried ${Math.max(0, own)} itself)  status ${statuses}  served by: ${shares}  backends: ${states}  storm: ${instance.runtime.storm.state}\n`);
+    const seen = instance.runtime.tally;
+    process.stdout.write(`[demo] sent ${t.sent}: ${t.retriesSent} client retries, ${t.repeatsSent} repeats after a success; Sibyl recognised ${seen.clientRetries} retries and ${seen.clientRepeats} repeats, and retried ${Math.max(0, own)} itself\n`);
+    process.stdout.write(`[demo] status ${statuses}  served by: ${shares}  backends: ${states}  storm: ${instance.runtime.storm.state}\n`);
     for (const r of instance.runtime.delivery.rollouts.views()) {
       process.stdout.write(`[rollout] ${r.name}: ${r.phase}, step ${r.step}/${r.steps.length}, canary ${r.canaryPercent} % of traffic${r.reason === undefined ? '' : ` (${r.reason})`}\n`);
     }
@@ -107,10 +110,11 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
     if (model !== undefined) {
       const q = model.quality;
       const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
-      const predict = (ua: string) => instance.runtime.retry?.predict({ status: 500, userAgentFamily: ua, attempt: 1 }) ?? 0;
+      // what the model predicted for the failures each client family got, against what it then did
+      const families = model.failuresByUserAgentFamily.map((r) => `${r.family} ${r.meanPrediction.toFixed(2)} (retried ${r.retryRate.toFixed(2)} of ${r.failures})`).join(', ');
       process.stdout.write(
-        `[model] ${model.learned} labels learned; live AUC ${f(q.model.auc)} log loss ${f(q.model.logLoss)} (per-status baseline: AUC ${f(q.baselines.perStatus.auc)} log loss ${f(q.baselines.perStatus.logLoss)}); ` +
-          `P(retry | 500) okhttp ${predict('okhttp').toFixed(2)}, python ${predict('python').toFixed(2)}\n`,
+        `[model] ${model.learned} labels learned; live AUC ${f(q.model.auc)} log loss ${f(q.model.logLoss)} (per-status baseline: AUC ${f(q.baselines.perStatus.auc)} log loss ${f(q.baselines.perStatus.logLoss)})\n` +
+          `[model] P(retry) predicted for the 5xx each client family got: ${families === '' ? 'none labelled yet' : families}\n`,
       );
     }
   }, 3000);

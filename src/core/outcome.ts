@@ -28,3 +28,21 @@ export function isServerFailure(o: Outcome): boolean {
   if (o.errorKind === 'aborted') return false;
   return o.errorKind !== 'none' || o.status >= 500;
 }
+
+/**
+ * Failed as the client saw it: a 5xx, 429 or 408, a transport error Sibyl answered, or a client
+ * that gave up (aborted). Only these can be followed by a client retry (DESIGN.md "Retry
+ * intelligence"); a re-send after anything else is a repeat.
+ */
+export function isClientVisibleFailure(status: number, errorKind: string): boolean {
+  return errorKind !== 'none' || status === 0 || status >= 500 || status === 429 || status === 408;
+}
+
+/**
+ * Can a client retry follow this response? A client-visible failure; or, from a client whose SDK
+ * marks its attempts (retry-markers.ts), any 4xx too: such SDKs retry some 400s of their own (a
+ * DynamoDB throttle is a 400), and their marker says so. Anything else is retried = 0 by definition.
+ */
+export function mayBeRetried(status: number, errorKind: string, hasRetryMarker: boolean): boolean {
+  return isClientVisibleFailure(status, errorKind) || (hasRetryMarker && status >= 400);
+}

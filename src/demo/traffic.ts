@@ -1,26 +1,32 @@
-// Steady demo traffic from two client populations, as real clients behave: "okhttp" clients retry
-// a 5xx up to twice after a short backoff, "python" clients never retry. Each client has its own
-// x-client-id; new requests use new URLs, so only retries share a fingerprint. Bounded rate,
-// stops when told to.
+// Steady demo traffic from three client populations, as real clients behave: "okhttp" clients
+// retry a 5xx up to twice after a short backoff, "python" clients never retry, "go" clients poll:
+// after a success they fetch the same URL once more (a repeat, which is not a retry). Each client
+// has its own x-client-id; new requests use new URLs, so only retries and repeats share a
+// fingerprint. Bounded rate, stops when told to.
 import { Agent, request } from 'undici';
 
 export interface TrafficTally {
   sent: number;
   retriesSent: number;
+  /** Re-sends after a success (the pollers'): not retries. */
+  repeatsSent: number;
   byStatus: Map<number, number>;
   byBackend: Map<string, number>;
   errors: number;
 }
 
 const POPULATIONS = [
-  { userAgent: 'okhttp/4.12.0', maxRetries: 2 },
-  { userAgent: 'python-requests/2.31', maxRetries: 0 },
+  { userAgent: 'okhttp/4.12.0', maxRetries: 2, pollsAfterSuccess: false },
+  { userAgent: 'python-requests/2.31', maxRetries: 0, pollsAfterSuccess: false },
+  { userAgent: 'Go-http-client/1.1', maxRetries: 0, pollsAfterSuccess: true },
 ] as const;
+/** Inside the demo's 2 s retry window, so that only the rule (success first) tells it from a retry. */
+const POLL_AFTER_MS = 300;
 const PATHS = ['/api/orders', '/api/users', '/api/search', '/static/logo.png'];
 const RETRY_BACKOFF_MS = 50;
 
 export function startTraffic(url: string, options: { ratePerSecond: number; concurrency: number }) {
-  const tally: TrafficTally = { sent: 0, retriesSent: 0, byStatus: new Map(), byBackend: new Map(), errors: 0 };
+  const tally: TrafficTally = { sent: 0, retriesSent: 0, repeatsSent: 0, byStatus: new Map(), byBackend: new Map(), errors: 0 };
   const agent = new Agent({ connections: options.concurrency });
   const intervalMs = (1000 * options.concurrency) / options.ratePerSecond;
   let isRunning = true;
@@ -49,6 +55,11 @@ export function startTraffic(url: string, options: { ratePerSecond: number; conc
           await sleep(RETRY_BACKOFF_MS);
           tally.retriesSent++;
           status = await send(path, headers);
+        }
+        if (population.pollsAfterSuccess && status < 500 && isRunning) {
+          await sleep(POLL_AFTER_MS);
+          tally.repeatsSent++;
+          await send(path, headers);
         }
       } catch {
         tally.errors++;

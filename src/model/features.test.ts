@@ -104,6 +104,7 @@ test('features: an AttemptEvent is a FeatureInput, and its label and ids change 
     endedAtMs: 121,
     clientKey: 'c',
     repeat: false,
+    retryMarker: false,
     fingerprint: 'f',
     prediction: 0.3,
   };

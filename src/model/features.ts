@@ -33,6 +33,7 @@ export type FeatureInput = Pick<AttemptEvent, 'status'> &
       | 'backendLatencyEwmaMs'
       | 'backendErrorEwma'
       | 'backendInFlight'
+      | 'retryMarker'
     >
   >;
 

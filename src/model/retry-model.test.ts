@@ -27,27 +27,39 @@ test('retry model: a fresh model predicts 0.5 and learn returns the prediction m
   assert.equal(model.predict(input), 0.5);
   for (let i = 0; i < 20; i++) model.learn(input, 1);
   assert.ok(model.predict(input) > 0.6);
-  assert.ok(model.predict({ status: 200 }) > 0.5, 'the shared bias learned too');
+  assert.ok(model.predict({ status: 500 }) > 0.5, 'the shared bias learned too');
+  assert.equal(model.predict({ status: 200 }), 0, 'a success is never retried, by the definition of the label');
+  assert.equal(model.predict({ status: 404, retryMarker: false }), 0);
+  assert.ok(model.predict({ status: 400, retryMarker: true }) > 0, 'an SDK that numbers its attempts may retry a 400 (throttling)');
+  const updates = model.updates;
+  model.learn({ status: 200 }, 0);
+  assert.equal(model.updates, updates, 'a success teaches nothing');
 });
 
 test('retry model: never NaN, even on garbage input', () => {
   const model = trained();
   const garbage = { status: Number.NaN, latencyMs: Infinity, attempt: -3, clientRetryRate: Number.NaN, clientLabelCount: 1e308, backendInFlight: -Infinity } as FeatureInput;
   const p = model.predict(garbage);
-  assert.ok(p > 0 && p < 1);
+  assert.ok(p >= 0 && p < 1);
   assert.ok(Number.isFinite(model.learn(garbage, 0)));
+  const failing = { ...garbage, errorKind: 'timeout' } as FeatureInput;
+  const q = model.predict(failing);
+  assert.ok(q > 0 && q < 1, `a garbage failure ${q}`);
+  assert.ok(Number.isFinite(model.learn(failing, 1)));
 });
 
 test('retry model: version names the training stream', () => {
   const a = trained(300, 1);
   const b = trained(300, 1);
   const c = trained(300, 2);
-  assert.match(a.version, /^m-300-[0-9a-f]{8}$/);
+  // only the failures among the 300 events teach the model (a success is never retried)
+  const failures = syntheticEvents(1, 300).filter((e) => e.input.status >= 429).length;
+  assert.match(a.version, new RegExp(`^m-${failures}-[0-9a-f]{8}$`));
   assert.equal(a.version, b.version);
   assert.notEqual(a.version, c.version);
   const before = a.version;
-  a.learn({ status: 200 }, 0);
-  assert.match(a.version, /^m-301-/);
+  a.learn({ status: 500 }, 0);
+  assert.match(a.version, new RegExp(`^m-${failures + 1}-`));
   assert.notEqual(a.version, before);
 });
 

@@ -1,6 +1,7 @@
 // The retry model: P(the client will retry this attempt), learned online with FTRL-Proximal over
 // hashed features. predict() is synchronous and allocation-free; learn() predicts, then updates.
 import { fmix32, fnv1a32 } from '../core/hash.ts';
+import { mayBeRetried } from '../core/outcome.ts';
 import { createFeatureVector, extractFeatures, FEATURE_SPEC, featureSpecHash } from './features.ts';
 import type { FeatureInput } from './features.ts';
 import { createFtrlState, ftrlUpdate, ftrlWeight, predictLinear, sigmoid } from './ftrl.ts';
@@ -47,9 +48,13 @@ export interface RetryModel {
   readonly params: FtrlParams;
   /** How many examples were learned, over the model's lineage (snapshots included). */
   readonly updates: number;
-  /** P(retried) in [1e-7, 1 - 1e-7]; synchronous, allocation-free, never NaN. */
+  /**
+   * P(retried) in [1e-7, 1 - 1e-7]; synchronous, allocation-free, never NaN. Exactly 0 for a
+   * response no client retry can follow by the label's definition (core/outcome.ts mayBeRetried:
+   * a success): the model spends its weights only on the responses that may be retried.
+   */
   predict(input: FeatureInput): number;
-  /** Learns one labelled example; returns the prediction made before learning it. */
+  /** Learns one labelled example; returns the prediction made before learning it. A response that cannot be retried teaches nothing. */
   learn(input: FeatureInput, retried: 0 | 1): number;
   snapshot(meta: SnapshotMeta): ModelSnapshot;
   /** z and n of every coordinate, read by the merge across instances (model-merge.ts); never written through. */
@@ -131,6 +136,7 @@ export function createRetryModel(options: RetryModelOptions = {}, snapshot?: Mod
     return version;
   };
   const predict = (input: FeatureInput): number => {
+    if (!mayBeRetried(input.status, input.errorKind ?? 'none', input.retryMarker === true)) return 0;
     extractFeatures(input, hashBits, features);
     return sigmoid(predictLinear(state, features.indices, features.values, features.count));
   };
@@ -147,6 +153,7 @@ export function createRetryModel(options: RetryModelOptions = {}, snapshot?: Mod
     predict,
     learn(input, retried) {
       const p = predict(input);
+      if (p === 0) return p; // by definition never retried: nothing to learn
       const y = retried === 1 ? 1 : 0;
       ftrlUpdate(state, params, features.indices, features.values, features.count, p, y);
       let h = lineage;

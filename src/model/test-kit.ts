@@ -1,7 +1,8 @@
 // Synthetic labelled traffic for the model's tests: deterministic per seed, with a structure a
 // status-only model cannot see. Two client families behave differently on the same responses:
-// - okhttp retries 5xx and 429 while attempt < 3 (90 %), almost nothing else (2 %);
-// - browser retries only a first attempt that timed out (60 %), almost nothing else (1 %).
+// - okhttp retries 5xx and 429 while attempt < 3 (90 %), other failures rarely (2 %);
+// - browser retries only a first attempt that timed out (60 %), other failures rarely (1 %).
+// A success is never retried: a re-send after it is a repeat (the label's definition).
 import { createSeededRng } from '../core/rng.ts';
 import type { ErrorKind } from '../core/outcome.ts';
 import type { FeatureInput } from './features.ts';
@@ -43,9 +44,7 @@ export function syntheticEvents(seed: number, count: number): SyntheticEvent[] {
       backendInFlight: Math.floor(rng.next() * 40),
     };
     const isFailure = status >= 500 || status === 429;
-    const pRetry = isOkhttp
-      ? isFailure && attempt < 3 ? 0.9 : 0.02
-      : errorKind === 'timeout' && attempt === 1 ? 0.6 : 0.01;
+    const pRetry = !isFailure ? 0 : isOkhttp ? (attempt < 3 ? 0.9 : 0.02) : errorKind === 'timeout' && attempt === 1 ? 0.6 : 0.01;
     events.push({ input, retried: rng.next() < pRetry ? 1 : 0 });
   }
   return events;

@@ -2,6 +2,7 @@
 // number known before the pick), recorded at the end with the model's prediction, labelled after
 // the retry window, and learned from off the data path. See docs/retry-prediction.md.
 import type { Config } from '../config/schema.ts';
+import { createFamilyCalibration } from '../model/family-calibration.ts';
 import { createModelQuality, type ModelQuality } from '../model/online-quality.ts';
 import { OnlineLearner } from '../model/learner.ts';
 import type { FeatureInput } from '../model/features.ts';
@@ -13,7 +14,7 @@ import { ClientProfiles, responseClassOf } from '../telemetry/client-profile.ts'
 import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
 import { fingerprintOf, type BodyIdentity } from '../telemetry/fingerprint.ts';
 import { NdjsonSink } from '../telemetry/ndjson-sink.ts';
-import { RetryLabeller, type PendingEvent, type Ticket } from '../telemetry/retry-labeller.ts';
+import { isClientVisibleFailure, RetryLabeller, type PendingEvent, type Ticket } from '../telemetry/retry-labeller.ts';
 import { markedAttemptOf } from '../telemetry/retry-markers.ts';
 import { routeOf } from '../telemetry/route.ts';
 import { userAgentFamily } from '../telemetry/user-agent.ts';
@@ -65,6 +66,7 @@ export class RetryIntelligence {
   readonly #profiles: ClientProfiles;
   readonly #learner: OnlineLearner;
   readonly #quality: ModelQuality;
+  readonly #byFamily = createFamilyCalibration();
   readonly #sink: NdjsonSink | undefined;
   readonly #attemptCounters;
   readonly #labelCounters;
@@ -198,6 +200,7 @@ export class RetryIntelligence {
       fingerprint: start.fingerprint,
       attempt: start.ticket.attempt,
       repeat: start.ticket.isRepeat,
+      retryMarker: start.ticket.hasRetryMarker,
       method: end.method,
       route: start.route,
       backend: end.backend,
@@ -280,6 +283,7 @@ export class RetryIntelligence {
       trackedKeys: this.#labeller.trackedKeys,
       retryWindowMs: this.#config.retry.window,
       quality: this.#quality.report(),
+      failuresByUserAgentFamily: this.#byFamily.report(),
       candidate: this.#candidate?.report(),
     };
   }
@@ -300,6 +304,7 @@ export class RetryIntelligence {
       return;
     }
     this.#labelCounters[event.retried].inc();
+    if (isClientVisibleFailure(event.status, event.errorKind)) this.#byFamily.record(event.userAgentFamily, event.prediction, event.retried);
     this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
     this.#trainedToMs = event.startedAtMs;

@@ -15,6 +15,8 @@ export interface AttemptEvent {
   readonly attempt: number;
   /** A re-send of a request that had succeeded (or that an explicit marker says is a first attempt): not a retry. */
   readonly repeat: boolean;
+  /** The request carried an explicit retry marker (telemetry/retry-markers.ts): its SDK numbers attempts. */
+  readonly retryMarker: boolean;
   readonly method: string;
   /** The path with ids folded (e.g. /api/users/:id), so that routes generalise. */
   readonly route: string;

@@ -5,7 +5,8 @@
 // 429 or 408, a transport error Sibyl answered, or the client gave up (it disconnected, or re-sent
 // while its connection to the attempt was already gone). A re-send after a success is a repeat:
 // a new chain (attempt 1), never a retry. An explicit retry marker (retry-markers.ts) wins over
-// this inference.
+// this inference, and a marked attempt that got any 4xx may be retried too (core/outcome.ts
+// mayBeRetried: SDKs retry their own throttling 400s).
 //
 // The label: retried = 1 when a retry of the attempt arrives; 0 as soon as the attempt succeeds,
 // or when the window passes after a failure without a retry. Labels still unknown at shutdown are
@@ -13,10 +14,13 @@
 //
 // Pure: time is passed in. Memory is bounded: at most maxTracked (client key, fingerprint)
 // entries, least recently used evicted first (counted), idle entries dropped after the window.
+import { mayBeRetried } from '../core/outcome.ts';
 import type { AttemptEvent, RecordedEvent } from './attempt-event.ts';
 
 /** The event as the labeller holds it: attempt, repeat and label are set here. */
 export type PendingEvent = AttemptEvent & { attempt: number; repeat: boolean; retried: 0 | 1 | null };
+
+export { isClientVisibleFailure } from '../core/outcome.ts';
 
 const Phase = { inFlight: 0, failed: 1, succeeded: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
@@ -29,6 +33,8 @@ export interface Ticket {
   isRepeat: boolean;
   /** A retry: of a failed attempt, or as an explicit retry marker says. */
   isRetry: boolean;
+  /** The request carried an explicit retry marker (its SDK numbers its attempts). */
+  readonly hasRetryMarker: boolean;
   /**
    * For a retry of a failed attempt: that attempt's backend. Retry-aware routing avoids it. A
    * client that gave up on a slow attempt is routed as usual.
@@ -71,10 +77,6 @@ export interface RetryLabellerSinks {
   readonly onRepeat: () => void;
 }
 
-/** Failed as the client saw it: the only outcomes a retry can follow. */
-export function isClientVisibleFailure(status: number, errorKind: string): boolean {
-  return errorKind !== 'none' || status === 0 || status >= 500 || status === 429 || status === 408;
-}
 
 export class RetryLabeller {
   readonly #windowMs: number;
@@ -106,16 +108,17 @@ export class RetryLabeller {
     const withinWindow = entry !== undefined && now - entry.lastArrivalAt <= this.#windowMs;
     const original = entry === undefined ? undefined : this.#originalOf(entry, now, markedAttempt !== undefined && markedAttempt > 1);
     let ticket: Ticket;
-    if (markedAttempt !== undefined && markedAttempt <= 1) {
+    const isMarked = markedAttempt !== undefined;
+    if (isMarked && markedAttempt <= 1) {
       // the client says this is a first attempt: whatever came before, a new chain
-      ticket = newTicket(key, 1, withinWindow, false, undefined, now);
+      ticket = newTicket(key, 1, withinWindow, false, isMarked, undefined, now);
     } else if (original !== undefined) {
-      ticket = newTicket(key, markedAttempt ?? original.attempt + 1, false, true, failedBackendOf(original), now);
+      ticket = newTicket(key, markedAttempt ?? original.attempt + 1, false, true, isMarked, failedBackendOf(original), now);
       this.#markRetried(original);
-    } else if (markedAttempt !== undefined) {
-      ticket = newTicket(key, markedAttempt, false, true, undefined, now); // its original went elsewhere
+    } else if (isMarked) {
+      ticket = newTicket(key, markedAttempt, false, true, isMarked, undefined, now); // its original went elsewhere
     } else {
-      ticket = newTicket(key, 1, withinWindow, false, undefined, now);
+      ticket = newTicket(key, 1, withinWindow, false, isMarked, undefined, now);
       ticket.concurrentWith = entry?.open.findLast((t) => t.phase === Phase.inFlight);
     }
     if (ticket.isRetry) this.#sinks.onRetry();
@@ -147,7 +150,7 @@ export class RetryLabeller {
     ticket.event = event;
     if (ticket.isEmitted) return;
     if (ticket.isRetried) return this.#emit(ticket, 1);
-    const isFailure = isClientVisibleFailure(event.status, event.errorKind);
+    const isFailure = mayBeRetried(event.status, event.errorKind, ticket.hasRetryMarker);
     // dropped to bound memory: a success is still known to be 0, a failure can no longer be matched
     if (ticket.isDropped) return this.#emit(ticket, isFailure ? null : 0);
     if (!isFailure) {
@@ -271,8 +274,8 @@ export class RetryLabeller {
   }
 }
 
-function newTicket(key: string, attempt: number, isRepeat: boolean, isRetry: boolean, avoidBackendId: string | undefined, now: number): Ticket {
-  return { key, attempt, isRepeat, isRetry, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isDropped: false };
+function newTicket(key: string, attempt: number, isRepeat: boolean, isRetry: boolean, hasRetryMarker: boolean, avoidBackendId: string | undefined, now: number): Ticket {
+  return { key, attempt, isRepeat, isRetry, hasRetryMarker, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isDropped: false };
 }
 
 function failedBackendOf(original: Ticket): string | undefined {

@@ -5,6 +5,8 @@ const FAMILIES: readonly [RegExp, string][] = [
   [/^okhttp/i, 'okhttp'],
   [/go-http-client/i, 'go'],
   [/^(node|undici|axios|got)/i, 'node'],
+  [/^(aws-sdk|aws-cli|boto)/i, 'aws'],
+  [/^grpc-/i, 'grpc'],
   [/java|apache-httpclient|jetty/i, 'java'],
   [/^wget/i, 'wget'],
   [/bot|crawler|spider/i, 'bot'],
