@@ -14,7 +14,9 @@ import { ClientProfiles, responseClassOf } from '../telemetry/client-profile.ts'
 import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
 import { fingerprintOf, type BodyIdentity } from '../telemetry/fingerprint.ts';
 import { NdjsonSink } from '../telemetry/ndjson-sink.ts';
-import { isClientVisibleFailure, RetryLabeller, type PendingEvent, type Ticket } from '../telemetry/retry-labeller.ts';
+import { isClientVisibleFailure, mayBeRetried } from '../core/outcome.ts';
+import { RetryLabeller, type PendingEvent, type Ticket } from '../telemetry/retry-labeller.ts';
+import { RetryDelayEstimate } from '../telemetry/retry-delay.ts';
 import { markedAttemptOf } from '../telemetry/retry-markers.ts';
 import { routeOf } from '../telemetry/route.ts';
 import { userAgentFamily } from '../telemetry/user-agent.ts';
@@ -67,6 +69,9 @@ export class RetryIntelligence {
   readonly #learner: OnlineLearner;
   readonly #quality: ModelQuality;
   readonly #byFamily = createFamilyCalibration();
+  readonly #retryDelays = new RetryDelayEstimate();
+  /** Failures already learned as a provisional 0: their final 0 is not learned twice. */
+  readonly #learnedAsZero = new WeakSet<object>();
   readonly #sink: NdjsonSink | undefined;
   readonly #attemptCounters;
   readonly #labelCounters;
@@ -95,10 +100,16 @@ export class RetryIntelligence {
     this.#attemptCounters = ATTEMPT_LABELS.map((a) => m.attempts.labels({ attempt: a }));
     this.#labelCounters = [m.labels.labels({ retried: '0' }), m.labels.labels({ retried: '1' }), m.labels.labels({ retried: 'unknown' })] as const;
     this.#learner = new OnlineLearner(t.queueCapacity, { learn: (e, y) => this.#model.learn(e, y) }, {
-      onScored: (e, p) => this.#quality.record(e, p, e.retried),
+      // quality is scored on final labels with the prediction served at response time (#onLabelled)
+      onScored: () => {},
       onDrop: () => m.telemetryDropped.inc({ queue: 'learner' }),
     });
-    this.#labeller = new RetryLabeller({ windowMs: config.retry.window, maxTracked: t.maxTracked }, {
+    this.#labeller = new RetryLabeller({ windowMs: config.retry.window, maxTracked: t.maxTracked, provisionalAfterMs: this.#retryDelays.provisionalAfterMs(config.retry.window) }, {
+      onProvisional: (e) => this.#onProvisional(e),
+      onRetryDelay: (ms) => {
+        this.#retryDelays.observe(ms);
+        this.#labeller.provisionalAfterMs = this.#retryDelays.provisionalAfterMs(this.#config.retry.window);
+      },
       onLabelled: (e) => this.#onLabelled(e),
       onEvict: (lost) => m.labellerEvictions.inc(lost),
       onRetry: () => this.#tally.clientRetries++,
@@ -297,6 +308,16 @@ export class RetryIntelligence {
     });
   }
 
+  /**
+   * A failure with no retry yet, well past the time most retries take: learned as a 0 now (the
+   * learner must not see only positives for a whole window), corrected if the retry comes late.
+   */
+  #onProvisional(event: RecordedEvent): void {
+    this.#learnedAsZero.add(event);
+    this.#profiles.observe(event.clientKey, classOf(event), 0, this.#deps.clock.now());
+    if (this.#config.model.enabled) this.#learner.enqueue({ ...event, retried: 0 });
+  }
+
   #onLabelled(event: RecordedEvent): void {
     this.#sink?.write(event);
     if (!hasKnownLabel(event)) {
@@ -304,13 +325,22 @@ export class RetryIntelligence {
       return;
     }
     this.#labelCounters[event.retried].inc();
-    if (isClientVisibleFailure(event.status, event.errorKind)) this.#byFamily.record(event.userAgentFamily, event.prediction, event.retried);
-    this.#profiles.observe(event.clientKey, responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.retried, this.#deps.clock.now());
+    // progressive validation: the prediction served when the response ended, against the label
+    this.#quality.record(event, event.prediction, event.retried);
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;
     this.#trainedToMs = event.startedAtMs;
-    if (this.#config.model.enabled) {
-      this.#learner.enqueue(event);
-      this.#candidate?.enqueue(event);
-    }
+    if (!mayBeRetried(event.status, event.errorKind, event.retryMarker)) return; // a success teaches nothing
+    if (isClientVisibleFailure(event.status, event.errorKind)) this.#byFamily.record(event.userAgentFamily, event.prediction, event.retried);
+    const now = this.#deps.clock.now();
+    const wasLearnedAsZero = this.#learnedAsZero.has(event);
+    if (!wasLearnedAsZero) this.#profiles.observe(event.clientKey, classOf(event), event.retried, now);
+    else if (event.retried === 1) this.#profiles.correct(event.clientKey, classOf(event), now);
+    if (!this.#config.model.enabled) return;
+    if (!wasLearnedAsZero || event.retried === 1) this.#learner.enqueue(event);
+    this.#candidate?.enqueue(event);
   }
+}
+
+function classOf(event: RecordedEvent) {
+  return responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted');
 }

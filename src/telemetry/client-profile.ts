@@ -60,6 +60,18 @@ export class ClientProfiles {
     this.#profiles.set(clientKey, p);
   }
 
+  /**
+   * A label observed as a provisional 0 turned out to be 1 (the retry came late): one more retry,
+   * no new label.
+   */
+  correct(clientKey: string, cls: ResponseClass, now: number): void {
+    const p = this.#profiles.get(clientKey);
+    if (p === undefined) return;
+    this.#decay(p, now);
+    const i = CLASSES.indexOf(cls) * 2 + 1;
+    p.counts[i] = (p.counts[i] as number) + 1;
+  }
+
   /** Smoothed toward 0 with a pseudo-count of 1, so one label is weak evidence. */
   stats(clientKey: string, cls: ResponseClass, now: number): ClientRetryStats {
     const p = this.#profiles.get(clientKey);

@@ -196,3 +196,31 @@ test('a client retry carries the backend to avoid: the one that failed it', () =
   const c = h.request('c', 'c', 'f', 40, 50);
   assert.equal(c.ticket.avoidBackendId, undefined, 'a repeat after a success avoids nothing');
 });
+
+test('a failure without a retry is handed out as a provisional 0 after provisionalAfterMs; its label still waits for the window', () => {
+  const provisional: string[] = [];
+  const delays: number[] = [];
+  const labelled: RecordedEvent[] = [];
+  const labeller = new RetryLabeller(
+    { windowMs: WINDOW, maxTracked: 100, provisionalAfterMs: 2_000 },
+    { onLabelled: (e) => labelled.push(e), onEvict: () => {}, onRetry: () => {}, onRepeat: () => {}, onProvisional: (e) => provisional.push(e.requestId), onRetryDelay: (ms) => delays.push(ms) },
+  );
+  const ev = (id: string, status: number) => ({ requestId: id, attempt: 0, repeat: false, retried: null, status, errorKind: 'none', backend: 'b1' }) as unknown as PendingEvent;
+  const a = labeller.arrive('c', 'f', 0);
+  labeller.finish(a, ev('a', 503), 10);
+  const b = labeller.arrive('c2', 'f', 0);
+  labeller.finish(b, ev('b', 503), 10);
+  labeller.sweep(1_000);
+  assert.deepEqual(provisional, [], 'too soon');
+  labeller.sweep(2_011);
+  assert.deepEqual(provisional, ['a', 'b']);
+  labeller.sweep(3_000);
+  assert.deepEqual(provisional, ['a', 'b'], 'once each');
+  assert.equal(labelled.length, 0, 'no final label before the window');
+  // a late retry of a: its final label is 1 (the learner corrects its provisional 0)
+  labeller.arrive('c', 'f', 4_010);
+  assert.deepEqual(labelled.map((e) => [e.requestId, e.retried]), [['a', 1]]);
+  assert.deepEqual(delays, [4_000]);
+  labeller.sweep(10 + WINDOW + 1);
+  assert.deepEqual(labelled.map((e) => [e.requestId, e.retried]), [['a', 1], ['b', 0]]);
+});

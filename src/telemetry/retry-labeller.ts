@@ -20,7 +20,6 @@ import type { AttemptEvent, RecordedEvent } from './attempt-event.ts';
 /** The event as the labeller holds it: attempt, repeat and label are set here. */
 export type PendingEvent = AttemptEvent & { attempt: number; repeat: boolean; retried: 0 | 1 | null };
 
-export { isClientVisibleFailure } from '../core/outcome.ts';
 
 const Phase = { inFlight: 0, failed: 1, succeeded: 2 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
@@ -50,6 +49,8 @@ export interface Ticket {
   event: PendingEvent | undefined;
   isRetried: boolean;
   isEmitted: boolean;
+  /** Handed to the learner as a provisional 0 (no retry yet, most retries come sooner). */
+  isProvisional: boolean;
   /** Pushed out of its entry to bound memory: it can no longer be matched by a retry. */
   isDropped: boolean;
 }
@@ -66,6 +67,12 @@ export const MAX_OPEN = 16;
 export interface RetryLabellerOptions {
   readonly windowMs: number;
   readonly maxTracked: number;
+  /**
+   * A failure without a retry this long after it ended is handed out as a provisional 0 (for the
+   * learner, which cannot wait a whole window: positives come in seconds, so waiting for the
+   * negatives biases it). Its final label still waits for the window. Default: the window.
+   */
+  readonly provisionalAfterMs?: number;
 }
 
 export interface RetryLabellerSinks {
@@ -75,6 +82,10 @@ export interface RetryLabellerSinks {
   /** A client retry was recognised (at arrival, or late when a give-up is seen after the re-send). */
   readonly onRetry: () => void;
   readonly onRepeat: () => void;
+  /** A failure still without a retry after provisionalAfterMs (its label is still null). */
+  readonly onProvisional?: (event: RecordedEvent) => void;
+  /** How long after a failure ended its retry arrived. */
+  readonly onRetryDelay?: (delayMs: number) => void;
 }
 
 
@@ -86,15 +97,27 @@ export class RetryLabeller {
   /** Failed, not-yet-labelled attempts in order of end time: the sweep labels expired ones 0. */
   #failed: Ticket[] = [];
   #failedHead = 0;
+  /** The next failed attempt to hand out as a provisional 0 (at or past #failedHead). */
+  #provisionalHead = 0;
+  #provisionalAfterMs: number;
 
   constructor(options: RetryLabellerOptions, sinks: RetryLabellerSinks) {
     this.#windowMs = options.windowMs;
+    this.#provisionalAfterMs = Math.min(options.provisionalAfterMs ?? options.windowMs, options.windowMs);
     this.#maxTracked = options.maxTracked;
     this.#sinks = sinks;
   }
 
   get trackedKeys(): number {
     return this.#entries.size;
+  }
+
+  get provisionalAfterMs(): number {
+    return this.#provisionalAfterMs;
+  }
+
+  set provisionalAfterMs(ms: number) {
+    this.#provisionalAfterMs = Math.min(Math.max(0, ms), this.#windowMs);
   }
 
   /**
@@ -114,7 +137,7 @@ export class RetryLabeller {
       ticket = newTicket(key, 1, withinWindow, false, isMarked, undefined, now);
     } else if (original !== undefined) {
       ticket = newTicket(key, markedAttempt ?? original.attempt + 1, false, true, isMarked, failedBackendOf(original), now);
-      this.#markRetried(original);
+      this.#markRetried(original, now);
     } else if (isMarked) {
       ticket = newTicket(key, markedAttempt, false, true, isMarked, undefined, now); // its original went elsewhere
     } else {
@@ -165,6 +188,15 @@ export class RetryLabeller {
   /** Labels retried = 0 for failed attempts whose window has passed; drops idle entries. */
   sweep(now: number): void {
     const list = this.#failed;
+    let k = Math.max(this.#provisionalHead, this.#failedHead);
+    for (; k < list.length; k++) {
+      const ticket = list[k] as Ticket;
+      if (ticket.endedAt + this.#provisionalAfterMs >= now) break;
+      if (ticket.isEmitted || ticket.isRetried || ticket.isProvisional) continue;
+      ticket.isProvisional = true;
+      this.#sinks.onProvisional?.(ticket.event as PendingEvent);
+    }
+    this.#provisionalHead = k;
     let i = this.#failedHead;
     for (; i < list.length; i++) {
       const ticket = list[i] as Ticket;
@@ -176,6 +208,7 @@ export class RetryLabeller {
     this.#failedHead = i;
     if (this.#failedHead > 4096 && this.#failedHead * 2 > list.length) {
       this.#failed = list.slice(this.#failedHead);
+      this.#provisionalHead = Math.max(0, this.#provisionalHead - this.#failedHead);
       this.#failedHead = 0;
     }
     for (const [key, entry] of this.#entries) {
@@ -226,11 +259,12 @@ export class RetryLabeller {
     ticket.isRepeat = false;
     ticket.attempt = earlier.attempt + 1;
     this.#sinks.onRetry();
-    this.#markRetried(earlier);
+    this.#markRetried(earlier, Number.NaN); // in flight: no delay to measure
   }
 
-  #markRetried(original: Ticket): void {
+  #markRetried(original: Ticket, now: number): void {
     original.isRetried = true;
+    if (original.phase === Phase.failed) this.#sinks.onRetryDelay?.(Math.max(0, now - original.endedAt));
     if (original.event !== undefined) {
       this.#close(original);
       this.#emit(original, 1);
@@ -275,7 +309,7 @@ export class RetryLabeller {
 }
 
 function newTicket(key: string, attempt: number, isRepeat: boolean, isRetry: boolean, hasRetryMarker: boolean, avoidBackendId: string | undefined, now: number): Ticket {
-  return { key, attempt, isRepeat, isRetry, hasRetryMarker, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isDropped: false };
+  return { key, attempt, isRepeat, isRetry, hasRetryMarker, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isProvisional: false, isDropped: false };
 }
 
 function failedBackendOf(original: Ticket): string | undefined {

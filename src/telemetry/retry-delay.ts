@@ -1,0 +1,35 @@
+// How long clients take to retry a failure: the delays between a failed attempt's end and its
+// retry, over the last SAMPLES retries. Its high quantile tells the learner how long to wait before
+// treating a failure without a retry as a provisional 0 (retry-labeller.ts): long enough that most
+// retries have come, far shorter than the retry window (30 s), whose wait would leave the model
+// learning only from positives for half a minute after the traffic changes.
+
+const SAMPLES = 128;
+/** Recomputed every this many samples: a sort of 128 numbers, on retries only. */
+const EVERY = 16;
+const QUANTILE = 0.95;
+/** Before any retry was seen, and at least: a provisional 0 never comes sooner than this. */
+export const DEFAULT_PROVISIONAL_MS = 5000;
+const MIN_PROVISIONAL_MS = 1000;
+
+export class RetryDelayEstimate {
+  readonly #delays = new Float64Array(SAMPLES);
+  #count = 0;
+  #quantileMs = Number.NaN;
+
+  observe(delayMs: number): void {
+    if (!Number.isFinite(delayMs) || delayMs < 0) return;
+    this.#delays[this.#count % SAMPLES] = delayMs;
+    this.#count++;
+    if (this.#count % EVERY === 0) {
+      const sorted = this.#delays.slice(0, Math.min(this.#count, SAMPLES)).sort();
+      this.#quantileMs = sorted[Math.min(sorted.length - 1, Math.floor(QUANTILE * sorted.length))] as number;
+    }
+  }
+
+  /** Twice the 95th percentile of recent retry delays, within [1 s, window]; 5 s until known. */
+  provisionalAfterMs(windowMs: number): number {
+    const ms = Number.isNaN(this.#quantileMs) ? DEFAULT_PROVISIONAL_MS : Math.max(MIN_PROVISIONAL_MS, 2 * this.#quantileMs);
+    return Math.min(ms, windowMs);
+  }
+}
