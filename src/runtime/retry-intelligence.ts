@@ -82,6 +82,8 @@ export class RetryIntelligence {
   #cancelTimers: (() => void)[] = [];
   /** Set once a candidate was promoted here or before a restart: saved with every snapshot. */
   #promotedCandidate: PromotedCandidate | undefined;
+  /** Final labels (0 or 1) so far: the quality window holds the last quality_window of them. */
+  #labelled = 0;
   #trainedFromMs = Number.NaN;
   #trainedToMs = Number.NaN;
 
@@ -289,6 +291,7 @@ export class RetryIntelligence {
     return {
       modelVersion: this.#model.version,
       updates: this.#model.updates,
+      labelled: this.#labelled,
       learned: this.#learner.learned,
       learnerBacklog: this.#learner.backlog,
       trackedKeys: this.#labeller.trackedKeys,
@@ -325,6 +328,7 @@ export class RetryIntelligence {
       return;
     }
     this.#labelCounters[event.retried].inc();
+    this.#labelled++;
     // progressive validation: the prediction served when the response ended, against the label
     this.#quality.record(event, event.prediction, event.retried);
     if (Number.isNaN(this.#trainedFromMs)) this.#trainedFromMs = event.startedAtMs;

@@ -37,7 +37,8 @@ test('generate-telemetry, train, evaluate and predict work end to end', async ()
   const lines = predicted.stdout.trim().split('\n').map((l) => JSON.parse(l) as { requestId?: string; retry_probability: number });
   assert.equal(lines.length, 2);
   assert.equal(lines[0]?.requestId, 'r1');
-  for (const l of lines) assert.ok(l.retry_probability > 0 && l.retry_probability < 1);
+  assert.ok((lines[0]?.retry_probability ?? 0) > 0 && (lines[0]?.retry_probability ?? 1) < 1, 'a 503 may be retried');
+  assert.equal(lines[1]?.retry_probability, 0, 'a 200 is never retried, by the definition of the label');
 });
 
 test('bad data and bad models get clear errors and exit 1', async () => {

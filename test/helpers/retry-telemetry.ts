@@ -33,6 +33,9 @@ export interface QualityView {
 export interface ModelView {
   readonly modelVersion: string;
   readonly updates: number;
+  /** Final labels (0 or 1) so far, in the order the NDJSON sink wrote them. */
+  readonly labelled: number;
+  /** Examples the learner took (failures only; a provisional 0 and its correction count twice). */
   readonly learned: number;
   readonly learnerBacklog: number;
   readonly trackedKeys: number;
