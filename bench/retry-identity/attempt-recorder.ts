@@ -12,6 +12,10 @@ export interface AttemptRecord {
   readonly profile: string;
   readonly logicalId: number;
   readonly isRepeat: boolean;
+  /** The HTTP method on the wire (DynamoDB: POST), the resource kind, and the DynamoDB operation. */
+  readonly method: string;
+  readonly pathKind: 'items' | 'orders' | 'dynamodb';
+  readonly operation: string | undefined;
   /** 1 for the first attempt of the logical request. */
   readonly attemptIndex: number;
   readonly sentAtMs: number;
@@ -33,14 +37,16 @@ export interface AttemptOutcome {
   readonly error?: string;
 }
 
+type LogicalRequestBase = Pick<AttemptRecord, 'library' | 'instance' | 'profile' | 'logicalId' | 'isRepeat' | 'method' | 'pathKind' | 'operation'>;
+
 /** One logical request's attempts; `start()` is called by the recording transport once per attempt. */
 export class LogicalRequestLog {
   readonly attempts: AttemptRecord[] = [];
   /** False while the library has not answered yet (then the truth of its last attempt is unknown). */
   isClosed = false;
-  readonly #base: Pick<AttemptRecord, 'library' | 'instance' | 'profile' | 'logicalId' | 'isRepeat'>;
+  readonly #base: LogicalRequestBase;
 
-  constructor(base: Pick<AttemptRecord, 'library' | 'instance' | 'profile' | 'logicalId' | 'isRepeat'>) {
+  constructor(base: LogicalRequestBase) {
     this.#base = base;
   }
 

@@ -3,7 +3,8 @@
 // recorded that deserves a look, and the section of docs/retry-prediction.md that --write rewrites.
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Diagnostics } from './diagnostics.ts';
-import type { GroupScore } from './scoring.ts';
+import type { ProfileCalibration } from './breakdown.ts';
+import { CLIP, type GroupScore } from './scoring.ts';
 
 export const THRESHOLDS = { coverage: 0.99, auc: 0.97, ece: 0.02, agreement: 0.98 } as const;
 
@@ -33,12 +34,16 @@ export interface RetryIdentityResult {
   readonly runtimeMs: number;
   readonly sibylMain: string;
   readonly retryWindow: string;
+  /** Unscored runs of the whole profile sequence against the same Sibyl process before the scored one. */
+  readonly warmupRounds: number;
   readonly profileSeconds: number;
   readonly ratePerSecond: number;
   readonly instances: number;
   readonly profiles: readonly ProfileResult[];
   readonly libraries: readonly LibraryResult[];
   readonly diagnostics: Diagnostics;
+  /** Stdout-only detail (renderCalibration), not part of the docs section. */
+  readonly calibration: readonly ProfileCalibration[];
   readonly overall: { readonly passed: number; readonly failed: number; readonly notApplicable: number };
 }
 
@@ -50,7 +55,8 @@ export function verdictsOf(s: GroupScore): Record<Figure, Verdict> {
     // without a positive (or without a negative) AUC is undefined: neither a pass nor a fail
     auc: at(s.auc, (x) => x >= THRESHOLDS.auc),
     ece: at(s.ece, (x) => x <= THRESHOLDS.ece),
-    logLoss: s.logLoss === null || s.baselineLogLoss === null ? 'n/a' : s.logLoss < s.baselineLogLoss ? 'PASS' : 'FAIL',
+    // one class only: the in-sample per-status baseline predicts it exactly, so there is nothing to compare
+    logLoss: s.logLoss === null || s.baselineLogLoss === null || s.logLossOneClass !== undefined ? 'n/a' : s.logLoss < s.baselineLogLoss ? 'PASS' : 'FAIL',
     agreement: at(s.agreement, (x) => x >= THRESHOLDS.agreement),
   };
 }
@@ -68,7 +74,7 @@ function profileTable(profiles: readonly ProfileResult[]): string[] {
       String(s.positives),
       s.auc === null ? `n/a (${s.positives === 0 ? 'no positive' : 'no negative'})` : `${f3(s.auc)} ${v.auc}`,
       `${f4(s.ece)} ${v.ece}`,
-      `${f4(s.logLoss)} / ${f4(s.baselineLogLoss)} ${v.logLoss}`,
+      s.logLossOneClass !== undefined ? `n/a (${s.logLossOneClass})` : `${f4(s.logLoss)} / ${f4(s.baselineLogLoss)} ${v.logLoss}`,
       `${f3(s.agreement)} ${v.agreement} (${s.labelled} labelled, ${s.nullLabels} null, ${s.missingLabels} missing)`,
       f3(s.precision),
       f3(s.recall),
@@ -112,8 +118,10 @@ export function overallLine(r: RetryIdentityResult): string {
 
 export function renderMarkdown(r: RetryIdentityResult): string {
   return [
-    `Run ${r.startedAt}, ${r.mode} mode, ${(r.runtimeMs / 1000).toFixed(0)} s: \`${r.command}\`. Sibyl: \`${r.sibylMain}\`, strategy adaptive, retry window ${r.retryWindow}, otherwise defaults.`,
-    `${r.instances} client instances (2 per library), ${r.ratePerSecond} logical requests/s in all, ${r.profileSeconds} s per profile, 10 % repeats.`,
+    `Run ${r.startedAt}, ${r.mode} mode, ${(r.runtimeMs / 1000).toFixed(0)} s: \`${r.command}\`. Sibyl: \`${r.sibylMain}\`, strategy adaptive, retry window ${r.retryWindow}, otherwise defaults.${
+      r.warmupRounds > 0 ? ` Warm-up: ${r.warmupRounds} unscored round${r.warmupRounds === 1 ? '' : 's'} of the whole profile sequence against the same Sibyl process before the scored one.` : ''
+    }`,
+    `${r.instances} client instances (2 per library), ${r.ratePerSecond} logical requests/s in all, ${r.profileSeconds} s per profile, 10 % repeats. Log loss clips Sibyl's and the baseline's predictions to [${CLIP}, 1 - ${CLIP}] (sklearn's eps).`,
     '',
     ...profileTable(r.profiles),
     '',
@@ -144,8 +152,9 @@ export async function writeDocsSection(path: string, markdown: string, profiles:
     '',
     ...profiles.map((p) => `- \`${p.name}\`: ${p.summary}`),
     '',
-    'AUC is n/a (neither pass nor fail) when a profile has no positive. The per-status baseline is the truth',
-    'retry rate of each status on the same responses. `--write` rewrites this section; `--quick` (the e2e',
+    'AUC is n/a (neither pass nor fail) when a profile has no positive; so is the log-loss verdict, since the',
+    'per-status baseline (the truth retry rate of each status on the same responses) then predicts exactly 0.',
+    'Log loss clips predictions at 1e-15 (sklearn\'s eps). `--write` rewrites this section; `--quick` (the e2e',
     'test, test/e2e/retry-identity.test.ts) runs two short profiles with an 8 s retry window.',
     '',
     markdown,

@@ -3,7 +3,8 @@
 import type { AttemptRecord } from './attempt-recorder.ts';
 import type { SibylRecord } from './sibyl-records.ts';
 
-const CLIP = 1e-4;
+/** Log loss clips every prediction (Sibyl's and the baseline's) to [CLIP, 1 - CLIP]: sklearn's eps. */
+export const CLIP = 1e-15;
 const BINS = 10;
 
 export interface GroupScore {
@@ -24,6 +25,8 @@ export interface GroupScore {
   readonly ece: number | null;
   readonly logLoss: number | null;
   readonly baselineLogLoss: number | null;
+  /** Set when the predicted responses hold one class only: then the in-sample per-status baseline is trivially perfect. */
+  readonly logLossOneClass: 'no positive' | 'no negative' | undefined;
   /** Responses whose Sibyl label is 0 or 1; null labels; responses Sibyl wrote no label for. */
   readonly labelled: number;
   readonly nullLabels: number;
@@ -36,7 +39,7 @@ export interface GroupScore {
   readonly successesLabelledRetried: number;
 }
 
-const clip = (p: number): number => Math.min(1 - CLIP, Math.max(CLIP, p));
+export const clip = (p: number): number => Math.min(1 - CLIP, Math.max(CLIP, p));
 const ratio = (a: number, b: number): number | null => (b === 0 ? null : a / b);
 
 /** ROC AUC by the rank-sum (Mann-Whitney) formula, ties averaged; null without both classes. */
@@ -135,6 +138,7 @@ export function scoreGroup(attempts: readonly AttemptRecord[], sibyl: ReadonlyMa
     ece: expectedCalibrationError(scores, labels),
     logLoss: logLoss(scores, labels),
     baselineLogLoss: logLoss(baseline, labels),
+    logLossOneClass: labels.length === 0 ? undefined : !labels.includes(1) ? 'no positive' : !labels.includes(0) ? 'no negative' : undefined,
     labelled,
     nullLabels,
     missingLabels: responses.length - labelled - nullLabels,

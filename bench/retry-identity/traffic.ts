@@ -44,7 +44,11 @@ export async function runInstanceTraffic(instance: ClientInstance, plan: Traffic
   const logs: LogicalRequestLog[] = [];
   const pending = new Set<Promise<void>>();
   const sendOne = (request: LogicalRequest, isRepeat: boolean): { log: LogicalRequestLog; done: Promise<void> } => {
-    const log = new LogicalRequestLog({ library: instance.library, instance: instance.name, profile: plan.profileNow(), logicalId: nextLogicalId++, isRepeat });
+    const shape =
+      request.kind === 'dynamodb'
+        ? { method: 'POST', pathKind: 'dynamodb' as const, operation: request.operation }
+        : { method: request.method, pathKind: request.path.startsWith('/api/orders') ? ('orders' as const) : ('items' as const), operation: undefined };
+    const log = new LogicalRequestLog({ library: instance.library, instance: instance.name, profile: plan.profileNow(), logicalId: nextLogicalId++, isRepeat, ...shape });
     logs.push(log);
     const done = instance.client.send(request, log).then(() => log.close());
     pending.add(done);
