@@ -1,25 +1,32 @@
 // The client's own recent retry behaviour (clientRetryRate, clientLabelCount), computed the way a
 // live learner can: from labels already known when the request started, per client key and
-// response class, decayed with a half-life. The formulas mirror src/telemetry/client-profile.ts
-// (class names, decay, rate = retried / (labels + 1)) so that offline data matches live features.
+// response class and method group, decayed with a half-life. The formulas mirror
+// src/telemetry/client-profile.ts (its classes, decay, rate = retried / (labels + 1)) so that
+// offline data matches live features.
 import { decayFactor } from '../src/core/ewma.ts';
 import type { ErrorKind } from '../src/core/outcome.ts';
+import { responseClassOf as liveResponseClassOf, type HistoryClass, type ResponseClass } from '../src/telemetry/client-profile.ts';
 
-export type ResponseClass = '2xx' | '3xx' | '4xx' | '429' | '5xx' | 'error';
-const CLASSES: readonly ResponseClass[] = ['2xx', '3xx', '4xx', '429', '5xx', 'error'];
+export type { HistoryClass, ResponseClass };
 
 export function responseClassOf(status: number, errorKind: ErrorKind): ResponseClass {
-  if (errorKind !== 'none' || status === 0) return 'error';
-  if (status === 429) return '429';
-  if (status >= 500) return '5xx';
-  if (status >= 400) return '4xx';
-  if (status >= 300) return '3xx';
-  return '2xx';
+  return liveResponseClassOf(status, errorKind !== 'none');
 }
+
+const CLASS_INDEX = new Map<HistoryClass, number>();
+function classIndex(cls: HistoryClass): number {
+  let i = CLASS_INDEX.get(cls);
+  if (i === undefined) {
+    i = CLASS_INDEX.size;
+    CLASS_INDEX.set(cls, i);
+  }
+  return i;
+}
+const MAX_CLASSES = 12;
 
 export interface HistoryInput {
   readonly clientKey: string;
-  readonly responseClass: ResponseClass;
+  readonly responseClass: HistoryClass;
   readonly startedAtMs: number;
   readonly retried: 0 | 1;
   readonly labelKnownAtMs: number;
@@ -58,22 +65,22 @@ function observe(profiles: Map<string, Profile>, known: HistoryInput, halfLifeMs
   const now = known.labelKnownAtMs;
   let p = profiles.get(known.clientKey);
   if (p === undefined) {
-    p = { updatedAtMs: now, counts: new Float64Array(CLASSES.length * 2) };
+    p = { updatedAtMs: now, counts: new Float64Array(MAX_CLASSES * 2) };
     profiles.set(known.clientKey, p);
   } else {
     const keep = decayFactor(now - p.updatedAtMs, halfLifeMs);
     for (let k = 0; k < p.counts.length; k++) p.counts[k] = (p.counts[k] as number) * keep;
     p.updatedAtMs = now;
   }
-  const k = CLASSES.indexOf(known.responseClass) * 2;
+  const k = classIndex(known.responseClass) * 2;
   p.counts[k] = (p.counts[k] as number) + 1;
   p.counts[k + 1] = (p.counts[k + 1] as number) + known.retried;
 }
 
-function statsOf(p: Profile | undefined, cls: ResponseClass, nowMs: number, halfLifeMs: number): ClientRetryStats {
+function statsOf(p: Profile | undefined, cls: HistoryClass, nowMs: number, halfLifeMs: number): ClientRetryStats {
   if (p === undefined) return { rate: 0, count: 0 };
   const keep = decayFactor(nowMs - p.updatedAtMs, halfLifeMs);
-  const k = CLASSES.indexOf(cls) * 2;
+  const k = classIndex(cls) * 2;
   const labels = (p.counts[k] as number) * keep;
   const retried = (p.counts[k + 1] as number) * keep;
   return { rate: retried / (labels + 1), count: labels };

@@ -8,7 +8,7 @@
 //   --warmup-rounds  runs the whole profile sequence N times (default 0) against the same Sibyl process,
 //                    unscored, before the scored sequence
 // Always exits 0 once it has measured: the verdict line says how Sibyl did.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,13 +49,16 @@ const QUICK_WINDOW_SECONDS = 8;
 /** Applies each profile's phases in turn; returns the profile in force and a stop function. */
 function runSchedule(profiles: readonly FaultProfile[], profileMs: number, startMs: number, setModes: (m: ReturnType<typeof modesAt>) => void): { profileNow: () => string; stop: () => void } {
   const indexNow = (): number => Math.min(profiles.length - 1, Math.floor((Date.now() - startMs) / profileMs));
+  // a request belongs to the profile whose faults are in force, not the one the clock has reached
+  let applied = 0;
   const tick = (): void => {
     const i = indexNow();
     setModes(modesAt(profiles[i]!, (Date.now() - startMs - i * profileMs) / profileMs));
+    applied = i;
   };
   tick();
   const timer = setInterval(tick, 100);
-  return { profileNow: () => profiles[indexNow()]!.name, stop: () => clearInterval(timer) };
+  return { profileNow: () => profiles[applied]!.name, stop: () => clearInterval(timer) };
 }
 
 interface SequenceRun {
@@ -169,6 +172,9 @@ export async function runRetryIdentity(options: RetryIdentityOptions = {}): Prom
     await sibyl.stop();
     await Promise.all(instances.map((i) => i.client.close().catch(() => undefined)));
     await fleet.close();
+    // for a closer look at what Sibyl recorded (features, labels): SIBYL_RI_KEEP_TELEMETRY=FILE
+    const keep = process.env.SIBYL_RI_KEEP_TELEMETRY;
+    if (keep !== undefined && keep !== '') await copyFile(join(dir, 'telemetry.ndjson'), keep).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }

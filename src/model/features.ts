@@ -53,7 +53,7 @@ const LOG_LATENCY_SCALE = 10;
  * `version`: snapshots record featureSpecHash and refuse to load into different code.
  */
 export const FEATURE_SPEC = Object.freeze({
-  version: 1,
+  version: 2,
   names: Object.freeze([
     'bias',
     'status',
@@ -80,6 +80,7 @@ export const FEATURE_SPEC = Object.freeze({
     'statusClassXClientRetryBucket',
     'errorKindXUserAgentFamily',
     'methodXStatusClass',
+    'attemptXClientRetryBucket',
   ] as const),
   buckets: Object.freeze({
     latencyMs: LATENCY_MS,
@@ -163,6 +164,7 @@ const STATUS_X_USER_AGENT_FAMILY = prefix('statusXUserAgentFamily');
 const STATUS_CLASS_X_CLIENT_RETRY_BUCKET = prefix('statusClassXClientRetryBucket');
 const ERROR_KIND_X_USER_AGENT_FAMILY = prefix('errorKindXUserAgentFamily');
 const METHOD_X_STATUS_CLASS = prefix('methodXStatusClass');
+const ATTEMPT_X_CLIENT_RETRY_BUCKET = prefix('attemptXClientRetryBucket');
 
 /** Appends one pair; `h` is an FNV state, finished here. */
 function push(out: FeatureVector, h: number, value: number, mask: number): void {
@@ -278,6 +280,8 @@ function crossFeatures(input: FeatureInput, status: number, clientRetryBucket: n
   const attempt = attemptOf(input.attempt);
   if (attempt > 0) push(out, cross(STATUS_X_ATTEMPT, status, attempt), 1, mask);
   push(out, cross(STATUS_CLASS_X_CLIENT_RETRY_BUCKET, statusClass, clientRetryBucket), 1, mask);
+  // a client that retries stops after its own limit (got and ky at 2 retries, the AWS SDKs at 2-3)
+  if (attempt > 0) push(out, cross(ATTEMPT_X_CLIENT_RETRY_BUCKET, attempt, clientRetryBucket), 1, mask);
   if (method !== undefined) push(out, cross(METHOD_X_STATUS_CLASS, fnvMix(FNV_OFFSET, method), statusClass), 1, mask);
   if (userAgentFamily === undefined) return;
   const agent = fnvMix(FNV_OFFSET, userAgentFamily);

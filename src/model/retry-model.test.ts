@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { featureSpecHash } from './features.ts';
+import { FEATURE_SPEC, featureSpecHash } from './features.ts';
 import type { FeatureInput } from './features.ts';
 import { ModelSnapshotError } from './model-snapshot.ts';
 import { createRetryModel, parseModelSnapshot, RETRY_MODEL_DEFAULTS } from './retry-model.ts';
@@ -99,7 +99,7 @@ test('retry model: a snapshot for other hashBits or another feature spec is refu
     (error: unknown) =>
       error instanceof ModelSnapshotError &&
       /feature spec version 0 \(hash 0123456789abcdef\)/.test(error.message) &&
-      error.message.includes(`feature spec version 1 (hash ${featureSpecHash(12)})`) &&
+      error.message.includes(`feature spec version ${FEATURE_SPEC.version} (hash ${featureSpecHash(12)})`) &&
       /Retrain with `sibyl train`/.test(error.message),
   );
 });

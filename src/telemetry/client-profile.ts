@@ -1,10 +1,23 @@
-// A client's own recent retry behaviour: per client key and response class, a decayed count of
-// labels and of retries. A feature for the model, built only from labels already known (never
-// the label of the attempt being scored). Bounded: least recently seen clients are evicted.
+// A client's own recent retry behaviour: per client key, response class and method group, a
+// decayed count of labels and of retries. A feature for the model, built only from labels already
+// known (never the label of the attempt being scored). Bounded: least recently seen clients are
+// evicted. The method group is there because client libraries decide by it: got, ky, axios-retry
+// and undici's RetryAgent retry a 429 or a 5xx of a GET, PUT or DELETE but never of a POST.
 import { decayFactor } from '../core/ewma.ts';
 
 export type ResponseClass = '2xx' | '3xx' | '4xx' | '429' | '5xx' | 'error';
-const CLASSES: readonly ResponseClass[] = ['2xx', '3xx', '4xx', '429', '5xx', 'error'];
+const RESPONSE_CLASSES: readonly ResponseClass[] = ['2xx', '3xx', '4xx', '429', '5xx', 'error'];
+
+/** A response class of one method group: `5xx` (idempotent methods) or `5xx/post` (the others). */
+export type HistoryClass = ResponseClass | `${ResponseClass}/post`;
+const CLASSES: readonly HistoryClass[] = [...RESPONSE_CLASSES, ...RESPONSE_CLASSES.map((c) => `${c}/post` as const)];
+
+/** RFC 9110's idempotent methods: the ones client libraries retry by default. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+
+export function historyClassOf(cls: ResponseClass, method: string | undefined): HistoryClass {
+  return method === undefined || IDEMPOTENT_METHODS.has(method) ? cls : `${cls}/post`;
+}
 
 export function responseClassOf(status: number, isTransportError: boolean): ResponseClass {
   if (isTransportError || status === 0) return 'error';
@@ -42,7 +55,7 @@ export class ClientProfiles {
     return this.#profiles.size;
   }
 
-  observe(clientKey: string, cls: ResponseClass, retried: 0 | 1, now: number): void {
+  observe(clientKey: string, cls: HistoryClass, retried: 0 | 1, now: number): void {
     let p = this.#profiles.get(clientKey);
     if (p === undefined) {
       p = { updatedAt: now, counts: new Float64Array(CLASSES.length * 2) };
@@ -64,7 +77,7 @@ export class ClientProfiles {
    * A label observed as a provisional 0 turned out to be 1 (the retry came late): one more retry,
    * no new label.
    */
-  correct(clientKey: string, cls: ResponseClass, now: number): void {
+  correct(clientKey: string, cls: HistoryClass, now: number): void {
     const p = this.#profiles.get(clientKey);
     if (p === undefined) return;
     this.#decay(p, now);
@@ -73,7 +86,7 @@ export class ClientProfiles {
   }
 
   /** Smoothed toward 0 with a pseudo-count of 1, so one label is weak evidence. */
-  stats(clientKey: string, cls: ResponseClass, now: number): ClientRetryStats {
+  stats(clientKey: string, cls: HistoryClass, now: number): ClientRetryStats {
     const p = this.#profiles.get(clientKey);
     if (p === undefined) return NO_HISTORY;
     const keep = decayFactor(now - p.updatedAt, this.#halfLifeMs);
