@@ -47,6 +47,8 @@ const CLIENT_RETRY_RATE = [1e-9, 0.25, 0.5, 0.75] as const;
 const MAX_BYTES_BUCKET = 16;
 /** log1p(latencyMs) / 10 keeps the numeric latency near [0, 1] (1 is ~22 s), like the indicators. */
 const LOG_LATENCY_SCALE = 10;
+/** The client's retry log-odds are clamped to +-this and divided by it (values in [-1, 1]). */
+const LOG_ODDS_SCALE = 4;
 
 /**
  * Every feature template, in extraction order. A change to names, buckets or scaling must bump
@@ -90,6 +92,7 @@ export const FEATURE_SPEC = Object.freeze({
     clientRetryRate: CLIENT_RETRY_RATE,
     maxBytesBucket: MAX_BYTES_BUCKET,
     logLatencyScale: LOG_LATENCY_SCALE,
+    clientRetryLogOddsScale: LOG_ODDS_SCALE,
   }),
 });
 
@@ -196,6 +199,18 @@ function attemptOf(attempt: number | undefined): number {
 }
 
 /**
+ * log-odds of the client's rate, smoothed by half a retry (labels n, retries r = rate x (n + 1),
+ * as telemetry/client-profile.ts smooths it), clamped to +-LOG_ODDS_SCALE and scaled to [-1, 1].
+ */
+function clientRetryLogOdds(input: FeatureInput): number {
+  const labels = Math.max(0, input.clientLabelCount!);
+  const retried = Math.min(1, Math.max(0, input.clientRetryRate!)) * (labels + 1);
+  const p = (retried + 0.5) / (labels + 1.5);
+  const logOdds = Math.log(p / (1 - p));
+  return Math.max(-LOG_ODDS_SCALE, Math.min(LOG_ODDS_SCALE, logOdds)) / LOG_ODDS_SCALE;
+}
+
+/**
  * The client's own retry rate means little on few labels: 0 without labels, else
  * 10 * confidence (1: 1-4 labels, 2: 5+) + the rate's bucket.
  */
@@ -251,11 +266,10 @@ function contextFeatures(input: FeatureInput, clientRetryBucket: number, mask: n
   if (input.method !== undefined) push(out, fnvMix(METHOD, input.method), 1, mask);
   if (input.route !== undefined) push(out, fnvMix(ROUTE, input.route), 1, mask);
   if (input.userAgentFamily !== undefined) push(out, fnvMix(USER_AGENT_FAMILY, input.userAgentFamily), 1, mask);
-  // the numeric rate gets one coordinate per confidence level
-  if (clientRetryBucket > 0) {
-    const rate = Math.min(1, Math.max(0, input.clientRetryRate!));
-    push(out, fnvMixInt(CLIENT_RETRY_RATE_BY_LABELS, (clientRetryBucket / 10) | 0), rate, mask);
-  }
+  // the client's own rate as log-odds, one coordinate per confidence level: a weight near
+  // LOG_ODDS_SCALE turns it into the client's own calibrated rate, which a linear weight on the
+  // rate itself cannot (0.1 and 0.75 are 1.2 apart in rate, 3 in log-odds)
+  if (clientRetryBucket > 0) push(out, fnvMixInt(CLIENT_RETRY_RATE_BY_LABELS, (clientRetryBucket / 10) | 0), clientRetryLogOdds(input), mask);
   push(out, fnvMixInt(CLIENT_RETRY_BUCKET, clientRetryBucket), 1, mask);
   if (input.backend !== undefined) push(out, fnvMix(BACKEND, input.backend), 1, mask);
   const { backendLatencyEwmaMs, backendErrorEwma, backendInFlight } = input;

@@ -70,7 +70,7 @@ export class RetryIntelligence {
   readonly #quality: ModelQuality;
   readonly #byFamily = createFamilyCalibration();
   readonly #retryDelays = new RetryDelayEstimate();
-  /** Failures already learned as a provisional 0: their final 0 is not learned twice. */
+  /** Failures handed to the learner with a provisional 0: a late retry corrects them. */
   readonly #learnedAsZero = new WeakSet<object>();
   readonly #sink: NdjsonSink | undefined;
   readonly #attemptCounters;
@@ -106,11 +106,11 @@ export class RetryIntelligence {
       onScored: () => {},
       onDrop: () => m.telemetryDropped.inc({ queue: 'learner' }),
     });
-    this.#labeller = new RetryLabeller({ windowMs: config.retry.window, maxTracked: t.maxTracked, provisionalAfterMs: this.#retryDelays.provisionalAfterMs(config.retry.window) }, {
-      onProvisional: (e) => this.#onProvisional(e),
+    this.#labeller = new RetryLabeller({ windowMs: config.retry.window, maxTracked: t.maxTracked, learnAfterMs: this.#retryDelays.learnAfterMs(config.retry.window) }, {
+      onLearnable: (e, label) => this.#onLearnable(e, label),
       onRetryDelay: (ms) => {
         this.#retryDelays.observe(ms);
-        this.#labeller.provisionalAfterMs = this.#retryDelays.provisionalAfterMs(this.#config.retry.window);
+        this.#labeller.learnAfterMs = this.#retryDelays.learnAfterMs(this.#config.retry.window);
       },
       onLabelled: (e) => this.#onLabelled(e),
       onEvict: (lost) => m.labellerEvictions.inc(lost),
@@ -296,6 +296,8 @@ export class RetryIntelligence {
       learnerBacklog: this.#learner.backlog,
       trackedKeys: this.#labeller.trackedKeys,
       retryWindowMs: this.#config.retry.window,
+      /** How long after a failure the learner takes it (twice the recent 95th percentile of retry delays). */
+      learnAfterMs: this.#labeller.learnAfterMs,
       quality: this.#quality.report(),
       failuresByUserAgentFamily: this.#byFamily.report(),
       candidate: this.#candidate?.report(),
@@ -312,13 +314,13 @@ export class RetryIntelligence {
   }
 
   /**
-   * A failure with no retry yet, well past the time most retries take: learned as a 0 now (the
-   * learner must not see only positives for a whole window), corrected if the retry comes late.
+   * A failure, a fixed delay after it ended, with the label known then: what the client history
+   * and the learner take (retry-labeller.ts learnAfterMs). A 0 is provisional: a late retry corrects it.
    */
-  #onProvisional(event: RecordedEvent): void {
-    this.#learnedAsZero.add(event);
-    this.#profiles.observe(event.clientKey, classOf(event), 0, this.#deps.clock.now());
-    if (this.#config.model.enabled) this.#learner.enqueue({ ...event, retried: 0 });
+  #onLearnable(event: RecordedEvent, label: 0 | 1): void {
+    if (label === 0) this.#learnedAsZero.add(event);
+    this.#profiles.observe(event.clientKey, classOf(event), label, this.#deps.clock.now());
+    if (this.#config.model.enabled) this.#learner.enqueue({ ...event, retried: label });
   }
 
   #onLabelled(event: RecordedEvent): void {
@@ -335,13 +337,12 @@ export class RetryIntelligence {
     this.#trainedToMs = event.startedAtMs;
     if (!mayBeRetried(event.status, event.errorKind, event.retryMarker)) return; // a success teaches nothing
     if (isClientVisibleFailure(event.status, event.errorKind)) this.#byFamily.record(event.userAgentFamily, event.prediction, event.retried);
-    const now = this.#deps.clock.now();
-    const wasLearnedAsZero = this.#learnedAsZero.has(event);
-    if (!wasLearnedAsZero) this.#profiles.observe(event.clientKey, classOf(event), event.retried, now);
-    else if (event.retried === 1) this.#profiles.correct(event.clientKey, classOf(event), now);
-    if (!this.#config.model.enabled) return;
-    if (!wasLearnedAsZero || event.retried === 1) this.#learner.enqueue(event);
-    this.#candidate?.enqueue(event);
+    // the fake-negative correction: a retry that came after the failure was learned as a 0
+    if (event.retried === 1 && this.#learnedAsZero.has(event)) {
+      this.#profiles.correct(event.clientKey, classOf(event), this.#deps.clock.now());
+      if (this.#config.model.enabled) this.#learner.enqueue(event);
+    }
+    if (this.#config.model.enabled) this.#candidate?.enqueue(event);
   }
 }
 

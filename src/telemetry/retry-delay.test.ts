@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PROVISIONAL_MS, RetryDelayEstimate } from './retry-delay.ts';
+import { DEFAULT_LEARN_AFTER_MS, RetryDelayEstimate } from './retry-delay.ts';
 
-test('the provisional wait follows how fast clients retry, within [1 s, window]', () => {
+test('the learning delay follows how fast clients retry, within [1 s, window]', () => {
   const e = new RetryDelayEstimate();
-  assert.equal(e.provisionalAfterMs(30_000), DEFAULT_PROVISIONAL_MS, 'nothing seen yet');
-  assert.equal(e.provisionalAfterMs(2_000), 2_000, 'never past the window');
+  assert.equal(e.learnAfterMs(30_000), DEFAULT_LEARN_AFTER_MS, 'nothing seen yet');
+  assert.equal(e.learnAfterMs(2_000), 2_000, 'never past the window');
   for (let i = 0; i < 128; i++) e.observe(i < 120 ? 300 : 4_000); // mostly fast, a slow tail
-  assert.equal(e.provisionalAfterMs(30_000), 8_000, 'twice the 95th percentile');
+  assert.equal(e.learnAfterMs(30_000), 8_000, 'twice the 95th percentile');
   for (let i = 0; i < 128; i++) e.observe(50);
-  assert.equal(e.provisionalAfterMs(30_000), 1_000, 'not below a second');
+  assert.equal(e.learnAfterMs(30_000), 1_000, 'not below a second');
   e.observe(Number.NaN);
   e.observe(-5);
-  assert.equal(e.provisionalAfterMs(30_000), 1_000);
+  assert.equal(e.learnAfterMs(30_000), 1_000);
 });

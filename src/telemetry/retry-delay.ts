@@ -1,16 +1,15 @@
 // How long clients take to retry a failure: the delays between a failed attempt's end and its
-// retry, over the last SAMPLES retries. Its high quantile tells the learner how long to wait before
-// treating a failure without a retry as a provisional 0 (retry-labeller.ts): long enough that most
-// retries have come, far shorter than the retry window (30 s), whose wait would leave the model
-// learning only from positives for half a minute after the traffic changes.
+// retry, over the last SAMPLES retries. Its high quantile tells how long after a failure the learner
+// takes it (retry-labeller.ts learnAfterMs): long enough that most retries have come, far shorter
+// than the retry window (30 s), whose wait would leave the model behind the traffic for half a minute.
 
 const SAMPLES = 128;
 /** Recomputed every this many samples: a sort of 128 numbers, on retries only. */
 const EVERY = 16;
 const QUANTILE = 0.95;
-/** Before any retry was seen, and at least: a provisional 0 never comes sooner than this. */
-export const DEFAULT_PROVISIONAL_MS = 5000;
-const MIN_PROVISIONAL_MS = 1000;
+/** Before any retry was seen; and the least delay, whatever the retries. */
+export const DEFAULT_LEARN_AFTER_MS = 5000;
+const MIN_LEARN_AFTER_MS = 1000;
 
 export class RetryDelayEstimate {
   readonly #delays = new Float64Array(SAMPLES);
@@ -28,8 +27,8 @@ export class RetryDelayEstimate {
   }
 
   /** Twice the 95th percentile of recent retry delays, within [1 s, window]; 5 s until known. */
-  provisionalAfterMs(windowMs: number): number {
-    const ms = Number.isNaN(this.#quantileMs) ? DEFAULT_PROVISIONAL_MS : Math.max(MIN_PROVISIONAL_MS, 2 * this.#quantileMs);
+  learnAfterMs(windowMs: number): number {
+    const ms = Number.isNaN(this.#quantileMs) ? DEFAULT_LEARN_AFTER_MS : Math.max(MIN_LEARN_AFTER_MS, 2 * this.#quantileMs);
     return Math.min(ms, windowMs);
   }
 }

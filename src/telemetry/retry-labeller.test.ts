@@ -197,30 +197,31 @@ test('a client retry carries the backend to avoid: the one that failed it', () =
   assert.equal(c.ticket.avoidBackendId, undefined, 'a repeat after a success avoids nothing');
 });
 
-test('a failure without a retry is handed out as a provisional 0 after provisionalAfterMs; its label still waits for the window', () => {
-  const provisional: string[] = [];
+test('every failure is handed to the learner learnAfterMs after it ended, with the label known then; its final label still waits for the window', () => {
+  const learnable: [string, 0 | 1][] = [];
   const delays: number[] = [];
   const labelled: RecordedEvent[] = [];
   const labeller = new RetryLabeller(
-    { windowMs: WINDOW, maxTracked: 100, provisionalAfterMs: 2_000 },
-    { onLabelled: (e) => labelled.push(e), onEvict: () => {}, onRetry: () => {}, onRepeat: () => {}, onProvisional: (e) => provisional.push(e.requestId), onRetryDelay: (ms) => delays.push(ms) },
+    { windowMs: WINDOW, maxTracked: 100, learnAfterMs: 2_000 },
+    { onLabelled: (e) => labelled.push(e), onEvict: () => {}, onRetry: () => {}, onRepeat: () => {}, onLearnable: (e, label) => learnable.push([e.requestId, label]), onRetryDelay: (ms) => delays.push(ms) },
   );
   const ev = (id: string, status: number) => ({ requestId: id, attempt: 0, repeat: false, retried: null, status, errorKind: 'none', backend: 'b1' }) as unknown as PendingEvent;
-  const a = labeller.arrive('c', 'f', 0);
-  labeller.finish(a, ev('a', 503), 10);
-  const b = labeller.arrive('c2', 'f', 0);
-  labeller.finish(b, ev('b', 503), 10);
+  const request = (id: string, client: string, start: number, end: number, status: number) => labeller.finish(labeller.arrive(client, 'f', start), ev(id, status), end);
+  request('a', 'c1', 0, 10, 503);
+  request('b', 'c2', 0, 10, 503);
+  request('c', 'c3', 0, 10, 503);
+  request('a2', 'c1', 500, 510, 200); // a's retry, before the learning delay
+  assert.deepEqual(labelled.map((e) => [e.requestId, e.retried]), [['a', 1], ['a2', 0]], 'final labels as soon as known');
   labeller.sweep(1_000);
-  assert.deepEqual(provisional, [], 'too soon');
+  assert.deepEqual(learnable, [], 'too soon');
   labeller.sweep(2_011);
-  assert.deepEqual(provisional, ['a', 'b']);
+  assert.deepEqual(learnable, [['a', 1], ['b', 0], ['c', 0]], 'in order of their end, the 1 and the 0s together; successes never');
   labeller.sweep(3_000);
-  assert.deepEqual(provisional, ['a', 'b'], 'once each');
-  assert.equal(labelled.length, 0, 'no final label before the window');
-  // a late retry of a: its final label is 1 (the learner corrects its provisional 0)
-  labeller.arrive('c', 'f', 4_010);
-  assert.deepEqual(labelled.map((e) => [e.requestId, e.retried]), [['a', 1]]);
-  assert.deepEqual(delays, [4_000]);
+  assert.equal(learnable.length, 3, 'once each');
+  // a late retry of b: its final label is 1 (the learner corrects its 0)
+  labeller.arrive('c2', 'f', 4_010);
+  assert.deepEqual(labelled.slice(2).map((e) => [e.requestId, e.retried]), [['b', 1]]);
+  assert.deepEqual(delays, [490, 4_000]);
   labeller.sweep(10 + WINDOW + 1);
-  assert.deepEqual(labelled.map((e) => [e.requestId, e.retried]), [['a', 1], ['b', 0]]);
+  assert.deepEqual(labelled.slice(3).map((e) => [e.requestId, e.retried]), [['c', 0]]);
 });

@@ -49,8 +49,8 @@ export interface Ticket {
   event: PendingEvent | undefined;
   isRetried: boolean;
   isEmitted: boolean;
-  /** Handed to the learner as a provisional 0 (no retry yet, most retries come sooner). */
-  isProvisional: boolean;
+  /** Handed to the learner (learnAfterMs after it ended) with the label known then. */
+  isLearnable: boolean;
   /** Pushed out of its entry to bound memory: it can no longer be matched by a retry. */
   isDropped: boolean;
 }
@@ -68,11 +68,13 @@ export interface RetryLabellerOptions {
   readonly windowMs: number;
   readonly maxTracked: number;
   /**
-   * A failure without a retry this long after it ended is handed out as a provisional 0 (for the
-   * learner, which cannot wait a whole window: positives come in seconds, so waiting for the
-   * negatives biases it). Its final label still waits for the window. Default: the window.
+   * Every failure is handed to the learner this long after it ended, with the label known then:
+   * 1 if its retry came, else a provisional 0. The learner cannot wait a whole window (30 s) for
+   * the 0s, and learning each 1 the moment its retry arrives while the 0s come later would feed it
+   * waves of positives; one fixed delay for both keeps the stream unbiased. A retry after the delay
+   * corrects the 0 (onLabelled with 1). The final label still waits for the window. Default: the window.
    */
-  readonly provisionalAfterMs?: number;
+  readonly learnAfterMs?: number;
 }
 
 export interface RetryLabellerSinks {
@@ -82,8 +84,8 @@ export interface RetryLabellerSinks {
   /** A client retry was recognised (at arrival, or late when a give-up is seen after the re-send). */
   readonly onRetry: () => void;
   readonly onRepeat: () => void;
-  /** A failure still without a retry after provisionalAfterMs (its label is still null). */
-  readonly onProvisional?: (event: RecordedEvent) => void;
+  /** A failure, learnAfterMs after it ended, with the label known then (see learnAfterMs). */
+  readonly onLearnable?: (event: RecordedEvent, label: 0 | 1) => void;
   /** How long after a failure ended its retry arrived. */
   readonly onRetryDelay?: (delayMs: number) => void;
 }
@@ -97,13 +99,13 @@ export class RetryLabeller {
   /** Failed, not-yet-labelled attempts in order of end time: the sweep labels expired ones 0. */
   #failed: Ticket[] = [];
   #failedHead = 0;
-  /** The next failed attempt to hand out as a provisional 0 (at or past #failedHead). */
-  #provisionalHead = 0;
-  #provisionalAfterMs: number;
+  /** The next failed attempt to hand to the learner (at or past #failedHead). */
+  #learnableHead = 0;
+  #learnAfterMs: number;
 
   constructor(options: RetryLabellerOptions, sinks: RetryLabellerSinks) {
     this.#windowMs = options.windowMs;
-    this.#provisionalAfterMs = Math.min(options.provisionalAfterMs ?? options.windowMs, options.windowMs);
+    this.#learnAfterMs = Math.min(options.learnAfterMs ?? options.windowMs, options.windowMs);
     this.#maxTracked = options.maxTracked;
     this.#sinks = sinks;
   }
@@ -112,12 +114,12 @@ export class RetryLabeller {
     return this.#entries.size;
   }
 
-  get provisionalAfterMs(): number {
-    return this.#provisionalAfterMs;
+  get learnAfterMs(): number {
+    return this.#learnAfterMs;
   }
 
-  set provisionalAfterMs(ms: number) {
-    this.#provisionalAfterMs = Math.min(Math.max(0, ms), this.#windowMs);
+  set learnAfterMs(ms: number) {
+    this.#learnAfterMs = Math.min(Math.max(0, ms), this.#windowMs);
   }
 
   /**
@@ -172,7 +174,13 @@ export class RetryLabeller {
     event.repeat = ticket.isRepeat;
     ticket.event = event;
     if (ticket.isEmitted) return;
-    if (ticket.isRetried) return this.#emit(ticket, 1);
+    if (ticket.isRetried) {
+      // retried while still in flight (its client gave up): labelled now, learned with the others
+      ticket.phase = Phase.failed;
+      this.#close(ticket);
+      this.#failed.push(ticket);
+      return this.#emit(ticket, 1);
+    }
     const isFailure = mayBeRetried(event.status, event.errorKind, ticket.hasRetryMarker);
     // dropped to bound memory: a success is still known to be 0, a failure can no longer be matched
     if (ticket.isDropped) return this.#emit(ticket, isFailure ? null : 0);
@@ -188,15 +196,15 @@ export class RetryLabeller {
   /** Labels retried = 0 for failed attempts whose window has passed; drops idle entries. */
   sweep(now: number): void {
     const list = this.#failed;
-    let k = Math.max(this.#provisionalHead, this.#failedHead);
+    let k = Math.max(this.#learnableHead, this.#failedHead);
     for (; k < list.length; k++) {
       const ticket = list[k] as Ticket;
-      if (ticket.endedAt + this.#provisionalAfterMs >= now) break;
-      if (ticket.isEmitted || ticket.isRetried || ticket.isProvisional) continue;
-      ticket.isProvisional = true;
-      this.#sinks.onProvisional?.(ticket.event as PendingEvent);
+      if (ticket.endedAt + this.#learnAfterMs >= now) break;
+      if (ticket.isLearnable || ticket.isDropped) continue;
+      ticket.isLearnable = true;
+      this.#sinks.onLearnable?.(ticket.event as PendingEvent, ticket.isRetried ? 1 : 0);
     }
-    this.#provisionalHead = k;
+    this.#learnableHead = k;
     let i = this.#failedHead;
     for (; i < list.length; i++) {
       const ticket = list[i] as Ticket;
@@ -208,7 +216,7 @@ export class RetryLabeller {
     this.#failedHead = i;
     if (this.#failedHead > 4096 && this.#failedHead * 2 > list.length) {
       this.#failed = list.slice(this.#failedHead);
-      this.#provisionalHead = Math.max(0, this.#provisionalHead - this.#failedHead);
+      this.#learnableHead = Math.max(0, this.#learnableHead - this.#failedHead);
       this.#failedHead = 0;
     }
     for (const [key, entry] of this.#entries) {
@@ -309,7 +317,7 @@ export class RetryLabeller {
 }
 
 function newTicket(key: string, attempt: number, isRepeat: boolean, isRetry: boolean, hasRetryMarker: boolean, avoidBackendId: string | undefined, now: number): Ticket {
-  return { key, attempt, isRepeat, isRetry, hasRetryMarker, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isProvisional: false, isDropped: false };
+  return { key, attempt, isRepeat, isRetry, hasRetryMarker, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isLearnable: false, isDropped: false };
 }
 
 function failedBackendOf(original: Ticket): string | undefined {
