@@ -49,9 +49,16 @@ export function primaryProxyAddress(): { host: string; port: number } | undefine
   return text === undefined ? undefined : (JSON.parse(text) as { host: string; port: number });
 }
 
-/** The worker's own admin listener: loopback, any free port, reached only through the primary. */
-export function workerConfig(config: Config): Config {
-  return { ...config, admin: { ...config.admin, listenAddress: '127.0.0.1:0' } };
+/**
+ * The worker's own admin listener: loopback, any free port, reached only through the primary. Its
+ * own telemetry file (`events.ndjson` -> `events.worker-2.ndjson`): each worker labels the
+ * requests it served, writes and rotates its file without racing the others, and flushes its
+ * unlabelled attempts (retried: null) when it stops; `sibyl train --data` takes them all.
+ */
+export function workerConfig(config: Config, index = process.env.SIBYL_WORKER_INDEX ?? '0'): Config {
+  const path = config.telemetry.path;
+  const telemetryPath = path === undefined ? undefined : path.replace(/(\.[^./]*)?$/, (ext) => `.worker-${index}${ext}`);
+  return { ...config, admin: { ...config.admin, listenAddress: '127.0.0.1:0' }, telemetry: { ...config.telemetry, path: telemetryPath } };
 }
 
 export function serveAsWorker(instance: Instance, registry: { getMetricsAsJSON(): Promise<unknown[]> }): void {

@@ -39,7 +39,7 @@ export const telemetrySchema = z
     maxBodyHashBytes: count(0).max(65_536).default(8_192).describe('Largest request body hashed into the fingerprint, in bytes.'),
     maxTracked: count(1).default(100_000).describe('At most this many (client key, fingerprint) pairs are remembered for labelling; the least recently used are evicted and counted.'),
     maxClients: count(1).default(100_000).describe('At most this many client retry profiles are kept; the least recently seen are evicted.'),
-    path: z.string().min(1).optional().describe('Write labelled events as NDJSON to this file (rotated). Unset: not written.'),
+    path: z.string().min(1).optional().describe('Write every attempt event as NDJSON to this file (rotated): successes at once, failures when labelled, and at shutdown the ones still inside the retry window with `retried: null`. With `serve --workers N` each worker writes its own file (`events.ndjson` -> `events.worker-0.ndjson`, ...). Unset: not written.'),
     maxFileBytes: count(1024).default(104_857_600).describe('Rotate the NDJSON file when it reaches this size, in bytes.'),
     maxFiles: count(1).max(100).default(5).describe('NDJSON files kept: the current one and `max_files - 1` rotated ones.'),
     queueCapacity: count(1).default(10_000).describe('Labelled events waiting for the learner or the NDJSON writer; beyond it they are dropped and counted.'),
