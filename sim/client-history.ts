@@ -5,28 +5,19 @@
 // offline data matches live features.
 import { decayFactor } from '../src/core/ewma.ts';
 import type { ErrorKind } from '../src/core/outcome.ts';
-import { responseClassOf as liveResponseClassOf, type HistoryClass, type ResponseClass } from '../src/telemetry/client-profile.ts';
+import { HISTORY_SLOTS, responseClassOf as liveResponseClassOf, type HistorySlot, type ResponseClass } from '../src/telemetry/client-profile.ts';
 
-export type { HistoryClass, ResponseClass };
+export type { HistorySlot, ResponseClass };
 
 export function responseClassOf(status: number, errorKind: ErrorKind): ResponseClass {
   return liveResponseClassOf(status, errorKind !== 'none');
 }
 
-const CLASS_INDEX = new Map<HistoryClass, number>();
-function classIndex(cls: HistoryClass): number {
-  let i = CLASS_INDEX.get(cls);
-  if (i === undefined) {
-    i = CLASS_INDEX.size;
-    CLASS_INDEX.set(cls, i);
-  }
-  return i;
-}
-const MAX_CLASSES = 12;
 
 export interface HistoryInput {
   readonly clientKey: string;
-  readonly responseClass: HistoryClass;
+  /** telemetry/client-profile.ts historySlotOf: response class, method group, attempt. */
+  readonly slot: HistorySlot;
   readonly startedAtMs: number;
   readonly retried: 0 | 1;
   readonly labelKnownAtMs: number;
@@ -56,7 +47,7 @@ export function clientRetryHistory(inputs: readonly HistoryInput[], halfLifeMs: 
       if (known.labelKnownAtMs > input.startedAtMs) break;
       observe(profiles, known, halfLifeMs);
     }
-    out[i] = statsOf(profiles.get(input.clientKey), input.responseClass, input.startedAtMs, halfLifeMs);
+    out[i] = statsOf(profiles.get(input.clientKey), input.slot, input.startedAtMs, halfLifeMs);
   }
   return out;
 }
@@ -65,22 +56,22 @@ function observe(profiles: Map<string, Profile>, known: HistoryInput, halfLifeMs
   const now = known.labelKnownAtMs;
   let p = profiles.get(known.clientKey);
   if (p === undefined) {
-    p = { updatedAtMs: now, counts: new Float64Array(MAX_CLASSES * 2) };
+    p = { updatedAtMs: now, counts: new Float64Array(HISTORY_SLOTS * 2) };
     profiles.set(known.clientKey, p);
   } else {
     const keep = decayFactor(now - p.updatedAtMs, halfLifeMs);
     for (let k = 0; k < p.counts.length; k++) p.counts[k] = (p.counts[k] as number) * keep;
     p.updatedAtMs = now;
   }
-  const k = classIndex(known.responseClass) * 2;
+  const k = known.slot * 2;
   p.counts[k] = (p.counts[k] as number) + 1;
   p.counts[k + 1] = (p.counts[k + 1] as number) + known.retried;
 }
 
-function statsOf(p: Profile | undefined, cls: HistoryClass, nowMs: number, halfLifeMs: number): ClientRetryStats {
+function statsOf(p: Profile | undefined, slot: HistorySlot, nowMs: number, halfLifeMs: number): ClientRetryStats {
   if (p === undefined) return { rate: 0, count: 0 };
   const keep = decayFactor(nowMs - p.updatedAtMs, halfLifeMs);
-  const k = classIndex(cls) * 2;
+  const k = slot * 2;
   const labels = (p.counts[k] as number) * keep;
   const retried = (p.counts[k + 1] as number) * keep;
   return { rate: retried / (labels + 1), count: labels };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { historySlotOf, type ResponseClass } from '../src/telemetry/client-profile.ts';
 import { clientRetryHistory, responseClassOf, type HistoryInput } from './client-history.ts';
 import { labelArrivals, type Arrival } from './labels.ts';
 
@@ -31,7 +32,7 @@ test('labelArrivals: the labels are the live labeller\'s (a burst of failures ch
   assert.deepEqual(labels.map((l) => l.retried), [1, 1, 0, 0, 0, 0]);
 });
 
-const known = (startedAtMs: number, retried: 0 | 1, labelKnownAtMs: number, responseClass: HistoryInput['responseClass'] = '5xx', clientKey = 'c1'): HistoryInput => ({ clientKey, responseClass, startedAtMs, retried, labelKnownAtMs });
+const known = (startedAtMs: number, retried: 0 | 1, labelKnownAtMs: number, responseClass: ResponseClass = '5xx', clientKey = 'c1'): HistoryInput => ({ clientKey, slot: historySlotOf(responseClass, 'GET', 1), startedAtMs, retried, labelKnownAtMs });
 
 test('clientRetryHistory: only labels known at the start count, per client key and response class', () => {
   const stats = clientRetryHistory(

@@ -9,7 +9,7 @@ import { createSeededRng, type Rng } from '../src/core/rng.ts';
 import type { LabelledEvent } from '../src/telemetry/attempt-event.ts';
 import { createBackends, createTokenBucket, faultAt, limitedOutcome, loadFactorAt, planFaults, PROXY_TIMEOUT_MS, recordOutcome, serveAttempt, snapshotOf, takeToken } from './backends.ts';
 import type { BackendSnapshot, FaultPlan, ServedOutcome, SimBackend, TokenBucket } from './backends.ts';
-import { historyClassOf } from '../src/telemetry/client-profile.ts';
+import { historySlotOf } from '../src/telemetry/client-profile.ts';
 import { clientRetryHistory, responseClassOf, type ClientRetryStats } from './client-history.ts';
 import { EventQueue, type Timed } from './event-queue.ts';
 import { labelArrivals, type Arrival, type ArrivalLabel } from './labels.ts';
@@ -123,7 +123,7 @@ export function simulateTelemetry(options: TelemetryOptions): SimulatedTelemetry
   run(world);
   const labels = labelArrivals(world.attempts.map((a) => ({ ...a, status: a.outcome.status, errorKind: a.outcome.errorKind })), windowMs);
   const history = clientRetryHistory(
-    world.attempts.map((a, i) => ({ clientKey: a.clientKey, responseClass: historyClassOf(responseClassOf(a.outcome.status, a.outcome.errorKind), (ROUTES[a.route] as RouteSpec).method), startedAtMs: a.startedAtMs, retried: (labels[i] as ArrivalLabel).retried, labelKnownAtMs: (labels[i] as ArrivalLabel).labelKnownAtMs })),
+    world.attempts.map((a, i) => ({ clientKey: a.clientKey, slot: historySlotOf(responseClassOf(a.outcome.status, a.outcome.errorKind), (ROUTES[a.route] as RouteSpec).method, (labels[i] as ArrivalLabel).attempt), startedAtMs: a.startedAtMs, retried: (labels[i] as ArrivalLabel).retried, labelKnownAtMs: (labels[i] as ArrivalLabel).labelKnownAtMs })),
     options.historyHalfLifeMs ?? DEFAULT_HISTORY_HALF_LIFE_MS,
   );
   const events: LabelledEvent[] = [];

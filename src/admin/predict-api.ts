@@ -28,6 +28,7 @@ export const predictRequestSchema = z.strictObject({
   backend_latency_ewma_ms: nonNegative.optional(),
   backend_error_ewma: z.number().min(0).max(1).optional(),
   backend_in_flight: nonNegative.optional(),
+  retry_marker: z.boolean().optional(),
 });
 
 export type PredictRequest = z.infer<typeof predictRequestSchema>;
@@ -50,6 +51,7 @@ export function toFeatureInput(r: PredictRequest): FeatureInput {
     backendLatencyEwmaMs: r.backend_latency_ewma_ms,
     backendErrorEwma: r.backend_error_ewma,
     backendInFlight: r.backend_in_flight,
+    retryMarker: r.retry_marker,
   };
 }
 

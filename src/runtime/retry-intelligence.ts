@@ -10,7 +10,7 @@ import type { PromotedCandidate } from '../model/model-snapshot.ts';
 import type { RetryModel } from '../model/retry-model.ts';
 import { writeSnapshotFile } from '../model/model-store.ts';
 import { hasKnownLabel, type AttemptEvent, type RecordedEvent } from '../telemetry/attempt-event.ts';
-import { ClientProfiles, historyClassOf, responseClassOf, type HistoryClass } from '../telemetry/client-profile.ts';
+import { ClientProfiles, historySlotOf, responseClassOf, type HistorySlot } from '../telemetry/client-profile.ts';
 import { createClientKeyFn, parseClientKeySource, type ClientKeySource } from '../telemetry/client-key.ts';
 import { fingerprintOf, type BodyIdentity } from '../telemetry/fingerprint.ts';
 import { NdjsonSink } from '../telemetry/ndjson-sink.ts';
@@ -202,9 +202,9 @@ export class RetryIntelligence {
 
   /** record: the attempt's event with the prediction made now; returns that prediction. */
   end(start: AttemptStart, end: AttemptEnd): number {
-    const cls = historyClassOf(responseClassOf(end.status, end.errorKind !== 'none' && end.errorKind !== 'aborted'), end.method);
-    const history = this.#profiles.stats(start.clientKey, cls, this.#deps.clock.now());
-    this.#labeller.settle(start.ticket, end.errorKind);
+    this.#labeller.settle(start.ticket, end.errorKind); // the attempt number is final now
+    const slot = historySlotOf(responseClassOf(end.status, end.errorKind !== 'none' && end.errorKind !== 'aborted'), end.method, start.ticket.attempt);
+    const history = this.#profiles.stats(start.clientKey, slot, this.#deps.clock.now());
     const event: PendingEvent = {
       requestId: end.requestId,
       startedAtMs: start.startedAtMs,
@@ -346,6 +346,6 @@ export class RetryIntelligence {
   }
 }
 
-function classOf(event: RecordedEvent): HistoryClass {
-  return historyClassOf(responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.method);
+function classOf(event: RecordedEvent): HistorySlot {
+  return historySlotOf(responseClassOf(event.status, event.errorKind !== 'none' && event.errorKind !== 'aborted'), event.method, event.attempt);
 }

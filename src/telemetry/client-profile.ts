@@ -1,22 +1,28 @@
-// A client's own recent retry behaviour: per client key, response class and method group, a
-// decayed count of labels and of retries. A feature for the model, built only from labels already
-// known (never the label of the attempt being scored). Bounded: least recently seen clients are
-// evicted. The method group is there because client libraries decide by it: got, ky, axios-retry
-// and undici's RetryAgent retry a 429 or a 5xx of a GET, PUT or DELETE but never of a POST.
+// A client's own recent retry behaviour: per client key, response class, method group and attempt
+// number, a decayed count of labels and of retries. A feature for the model, built only from labels
+// already known (never the label of the attempt being scored). Bounded: least recently seen
+// clients are evicted. Client libraries decide by exactly these: got, ky, axios-retry and undici's
+// RetryAgent retry a 429 or a 5xx of a GET, PUT or DELETE but never of a POST, and each stops at
+// its own limit (got and ky after 2 retries, the AWS SDKs after 2, undici after 5).
 import { decayFactor } from '../core/ewma.ts';
 
 export type ResponseClass = '2xx' | '3xx' | '4xx' | '429' | '5xx' | 'error';
 const RESPONSE_CLASSES: readonly ResponseClass[] = ['2xx', '3xx', '4xx', '429', '5xx', 'error'];
 
-/** A response class of one method group: `5xx` (idempotent methods) or `5xx/post` (the others). */
-export type HistoryClass = ResponseClass | `${ResponseClass}/post`;
-const CLASSES: readonly HistoryClass[] = [...RESPONSE_CLASSES, ...RESPONSE_CLASSES.map((c) => `${c}/post` as const)];
-
 /** RFC 9110's idempotent methods: the ones client libraries retry by default. */
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+/** Attempts 1, 2, 3 and 4+. */
+const ATTEMPT_BUCKETS = 4;
+const METHOD_GROUPS = 2;
 
-export function historyClassOf(cls: ResponseClass, method: string | undefined): HistoryClass {
-  return method === undefined || IDEMPOTENT_METHODS.has(method) ? cls : `${cls}/post`;
+/** Where a response's history is kept: response class x method group (idempotent or not) x attempt (1, 2, 3, 4+). */
+export type HistorySlot = number;
+export const HISTORY_SLOTS = RESPONSE_CLASSES.length * METHOD_GROUPS * ATTEMPT_BUCKETS;
+
+export function historySlotOf(cls: ResponseClass, method: string | undefined, attempt: number | undefined): HistorySlot {
+  const group = method === undefined || IDEMPOTENT_METHODS.has(method) ? 0 : 1;
+  const a = attempt === undefined || !(attempt >= 1) ? 0 : Math.min(ATTEMPT_BUCKETS, Math.floor(attempt)) - 1;
+  return (RESPONSE_CLASSES.indexOf(cls) * METHOD_GROUPS + group) * ATTEMPT_BUCKETS + a;
 }
 
 export function responseClassOf(status: number, isTransportError: boolean): ResponseClass {
@@ -30,8 +36,8 @@ export function responseClassOf(status: number, isTransportError: boolean): Resp
 
 interface Profile {
   updatedAt: number;
-  /** [labels, retried] per class, decayed together. */
-  counts: Float64Array;
+  /** [labels, retried] per history slot, decayed together. */
+  counts: Float32Array;
 }
 
 export interface ClientRetryStats {
@@ -55,10 +61,10 @@ export class ClientProfiles {
     return this.#profiles.size;
   }
 
-  observe(clientKey: string, cls: HistoryClass, retried: 0 | 1, now: number): void {
+  observe(clientKey: string, slot: HistorySlot, retried: 0 | 1, now: number): void {
     let p = this.#profiles.get(clientKey);
     if (p === undefined) {
-      p = { updatedAt: now, counts: new Float64Array(CLASSES.length * 2) };
+      p = { updatedAt: now, counts: new Float32Array(HISTORY_SLOTS * 2) };
       if (this.#profiles.size >= this.#maxClients) {
         const oldest = this.#profiles.keys().next().value;
         if (oldest !== undefined) this.#profiles.delete(oldest);
@@ -67,7 +73,7 @@ export class ClientProfiles {
       this.#profiles.delete(clientKey); // LRU order
       this.#decay(p, now);
     }
-    const i = CLASSES.indexOf(cls) * 2;
+    const i = slot * 2;
     p.counts[i] = (p.counts[i] as number) + 1;
     p.counts[i + 1] = (p.counts[i + 1] as number) + retried;
     this.#profiles.set(clientKey, p);
@@ -77,20 +83,20 @@ export class ClientProfiles {
    * A label observed as a provisional 0 turned out to be 1 (the retry came late): one more retry,
    * no new label.
    */
-  correct(clientKey: string, cls: HistoryClass, now: number): void {
+  correct(clientKey: string, slot: HistorySlot, now: number): void {
     const p = this.#profiles.get(clientKey);
     if (p === undefined) return;
     this.#decay(p, now);
-    const i = CLASSES.indexOf(cls) * 2 + 1;
+    const i = slot * 2 + 1;
     p.counts[i] = (p.counts[i] as number) + 1;
   }
 
   /** Smoothed toward 0 with a pseudo-count of 1, so one label is weak evidence. */
-  stats(clientKey: string, cls: HistoryClass, now: number): ClientRetryStats {
+  stats(clientKey: string, slot: HistorySlot, now: number): ClientRetryStats {
     const p = this.#profiles.get(clientKey);
     if (p === undefined) return NO_HISTORY;
     const keep = decayFactor(now - p.updatedAt, this.#halfLifeMs);
-    const i = CLASSES.indexOf(cls) * 2;
+    const i = slot * 2;
     const labels = (p.counts[i] as number) * keep;
     const retried = (p.counts[i + 1] as number) * keep;
     return { rate: retried / (labels + 1), count: labels };

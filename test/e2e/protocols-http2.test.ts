@@ -82,10 +82,10 @@ test('h2 over TLS goes through the same pipeline: strategies, bodies, telemetry 
   const posted = await exchange(session, { ':method': 'POST', ':path': '/upload' }, ['x'.repeat(40_000), 'y'.repeat(30_000)]);
   assert.match(posted.body, /^[ab]:POST:\/upload:70000$/);
 
-  // telemetry sees h2 requests as it sees HTTP/1.1 ones: the same request again is attempt 2
+  // telemetry sees h2 requests as it sees HTTP/1.1 ones: the same request again after a success is a repeat
   await exchange(session, { ':path': '/again', 'x-client-id': 'c2' });
   await exchange(session, { ':path': '/again', 'x-client-id': 'c2' });
-  assert.ok(((await metricValue(sibyl.adminUrl, 'sibyl_telemetry_attempts_total', { attempt: '2' })) ?? 0) >= 1);
+  assert.ok(((await metricValue(sibyl.adminUrl, 'sibyl_telemetry_repeats_total')) ?? 0) >= 1);
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_protocol_requests_total', { protocol: 'h2' }), 23);
   assert.equal(((await metricValue(sibyl.adminUrl, 'sibyl_proxy_requests_total', { backend: 'a', status_class: '2xx' })) ?? 0) + ((await metricValue(sibyl.adminUrl, 'sibyl_proxy_requests_total', { backend: 'b', status_class: '2xx' })) ?? 0), 23);
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_proxy_http2_open_sessions'), 1);
