@@ -8,7 +8,8 @@ import { backendsToml, startTestBackend } from '../helpers/backends.ts';
 import { httpToml, sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
 import { startSibyl } from '../helpers/sibyl-process.ts';
 
-async function startSlowSibyl(t: { after: (fn: () => unknown) => void }) {
+/** A backend that answers after 300 ms, numbering its answers, behind a Sibyl with coalescing on. */
+async function startSlowSibyl(t: { after: (fn: () => unknown) => void }, rest = '[health]\nenabled = false\n[retry]\nenabled = false\n[coalescing]\nenabled = true') {
   let served = 0;
   const backend = await startTestBackend('slow', (req, res) => {
     const n = ++served;
@@ -19,7 +20,7 @@ async function startSlowSibyl(t: { after: (fn: () => unknown) => void }) {
     }, 300);
   });
   t.after(() => backend.close());
-  const sibyl = await startSibyl(httpToml({ rest: '[health]\nenabled = false\n[retry]\nenabled = false\n[coalescing]\nenabled = true', backends: backendsToml([backend]) }));
+  const sibyl = await startSibyl(httpToml({ rest, backends: backendsToml([backend]) }));
   t.after(() => sibyl.stop());
   return { backend, sibyl };
 }
@@ -75,20 +76,8 @@ test('when the original\'s client leaves before its answer, the waiters are sent
 });
 
 test('with a custom idempotency_key_header, POSTs with different keys both reach a backend; the same key coalesces', async (t) => {
-  let served = 0;
-  const backend = await startTestBackend('slow', (req, res) => {
-    const n = ++served;
-    setTimeout(() => {
-      if (res.destroyed) return;
-      res.writeHead(200, { 'content-type': 'text/plain', 'x-served': String(n) });
-      res.end(`order ${n}`);
-    }, 300);
-  });
-  t.after(() => backend.close());
   // mixed case in the config: header names are case-insensitive
-  const rest = '[health]\nenabled = false\n[retry]\nidempotency_key_header = "X-Order-Key"\n[coalescing]\nenabled = true';
-  const sibyl = await startSibyl(httpToml({ rest, backends: backendsToml([backend]) }));
-  t.after(() => sibyl.stop());
+  const { backend, sibyl } = await startSlowSibyl(t, '[health]\nenabled = false\n[retry]\nidempotency_key_header = "X-Order-Key"\n[coalescing]\nenabled = true');
   const post = (key: string) => send(`${sibyl.proxyUrl}/orders`, { method: 'POST', body: '{"item":"tea"}', headers: { 'x-order-key': key, 'idempotency-key': 'same-for-all' } });
   const [a, b] = await Promise.all([post('order-1'), post('order-2')]);
   assert.equal(backend.seen.length, 2, 'two keys are two orders: each reaches a backend');
