@@ -72,7 +72,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     modelUpdates: new Counter({ name: 'sibyl_model_updates_total', help: 'Labelled events the online model learned from.', registers: r }),
     learnerBacklog: new Gauge({ name: 'sibyl_model_learner_backlog_events', help: 'Labelled events waiting for the learner; a growing backlog means the learner falls behind.', registers: r }),
     modelQuality: new Gauge({ name: 'sibyl_model_quality', help: 'Progressive-validation quality over the last [model] quality_window labels, by model (live, baseline_status5xx, baseline_per_status) and metric (auc, log_loss, brier, ece, positive_rate).', labelNames: ['model', 'metric'], registers: r }),
-    predictions: new Histogram({ name: 'sibyl_model_predicted_retry_probability', help: 'Distribution of the retry probability predicted for each response.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], registers: r }),
+    predictions: new Histogram({ name: 'sibyl_model_predicted_retry_probability', help: 'Distribution of the retry probability predicted for each response sent (attempts whose client left before the answer have their prediction in the telemetry only).', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95], registers: r }),
     ...createDiscoveryMetrics(r),
     ...createTcpMetrics(r),
     ...createTrafficMetrics(r),

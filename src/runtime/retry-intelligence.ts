@@ -236,7 +236,8 @@ export class RetryIntelligence {
     (event as { prediction: number }).prediction = prediction;
     if (this.#config.model.enabled) this.#candidate?.observe(event, prediction);
     this.#deps.metrics.telemetryEvents.inc();
-    this.#deps.metrics.predictions.observe(prediction);
+    // a response's distribution: an attempt whose client left got none (its event keeps the prediction)
+    if (end.errorKind !== 'aborted') this.#deps.metrics.predictions.observe(prediction);
     this.#labeller.finish(start.ticket, event, this.#deps.clock.now());
     return prediction;
   }
