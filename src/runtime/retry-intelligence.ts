@@ -297,7 +297,7 @@ export class RetryIntelligence {
       learnerBacklog: this.#learner.backlog,
       trackedKeys: this.#labeller.trackedKeys,
       retryWindowMs: this.#config.retry.window,
-      /** How long after a failure the learner takes it (twice the recent 95th percentile of retry delays). */
+      /** How long after a failure the learner takes it (1.5 x the recent 90th percentile of retry delays). */
       learnAfterMs: this.#labeller.learnAfterMs,
       quality: this.#quality.report(),
       failuresByUserAgentFamily: this.#byFamily.report(),

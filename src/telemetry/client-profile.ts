@@ -1,5 +1,5 @@
 // A client's own recent retry behaviour: per client key, response class, method group and attempt
-// number, a decayed count of labels and of retries. A feature for the model, built only from labels
+// number (1-5, 6+), a decayed count of labels and of retries. A feature for the model, built only from labels
 // already known (never the label of the attempt being scored). Bounded: least recently seen
 // clients are evicted. Client libraries decide by exactly these: got, ky, axios-retry and undici's
 // RetryAgent retry a 429 or a 5xx of a GET, PUT or DELETE but never of a POST, and each stops at
@@ -11,11 +11,11 @@ const RESPONSE_CLASSES: readonly ResponseClass[] = ['2xx', '3xx', '4xx', '429', 
 
 /** RFC 9110's idempotent methods: the ones client libraries retry by default. */
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
-/** Attempts 1, 2, 3 and 4+. */
-const ATTEMPT_BUCKETS = 4;
+/** Attempts 1 to 5, and 6+: retry limits of common libraries are 2 (got, ky, AWS), 3 (axios-retry, urllib3), 5 (undici). */
+const ATTEMPT_BUCKETS = 6;
 const METHOD_GROUPS = 2;
 
-/** Where a response's history is kept: response class x method group (idempotent or not) x attempt (1, 2, 3, 4+). */
+/** Where a response's history is kept: response class x method group (idempotent or not) x attempt (1-5, 6+). */
 export type HistorySlot = number;
 export const HISTORY_SLOTS = RESPONSE_CLASSES.length * METHOD_GROUPS * ATTEMPT_BUCKETS;
 

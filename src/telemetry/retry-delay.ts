@@ -6,7 +6,9 @@
 const SAMPLES = 128;
 /** Recomputed every this many samples: a sort of 128 numbers, on retries only. */
 const EVERY = 16;
-const QUANTILE = 0.95;
+const QUANTILE = 0.9;
+/** The learning delay is this many times the quantile: most retries are in by then, a late one corrects its 0. */
+const FACTOR = 1.5;
 /** Before any retry was seen; and the least delay, whatever the retries. */
 export const DEFAULT_LEARN_AFTER_MS = 5000;
 const MIN_LEARN_AFTER_MS = 1000;
@@ -26,9 +28,9 @@ export class RetryDelayEstimate {
     }
   }
 
-  /** Twice the 95th percentile of recent retry delays, within [1 s, window]; 5 s until known. */
+  /** 1.5 x the 90th percentile of recent retry delays, within [1 s, window]; 5 s until known. */
   learnAfterMs(windowMs: number): number {
-    const ms = Number.isNaN(this.#quantileMs) ? DEFAULT_LEARN_AFTER_MS : Math.max(MIN_LEARN_AFTER_MS, 2 * this.#quantileMs);
+    const ms = Number.isNaN(this.#quantileMs) ? DEFAULT_LEARN_AFTER_MS : Math.max(MIN_LEARN_AFTER_MS, FACTOR * this.#quantileMs);
     return Math.min(ms, windowMs);
   }
 }
