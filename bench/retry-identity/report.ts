@@ -155,7 +155,7 @@ export async function writeDocsSection(path: string, markdown: string, profiles:
     'AUC is n/a (neither pass nor fail) when a profile has no positive; so is the log-loss verdict, since the',
     'per-status baseline (the truth retry rate of each status on the same responses) then predicts exactly 0.',
     'Log loss clips predictions at 1e-15 (sklearn\'s eps). `--write` rewrites this section; `--quick` (the e2e',
-    'test, test/e2e/retry-identity.test.ts) runs two short profiles with an 8 s retry window.',
+    'test, test/e2e/retry-identity.test.ts) runs two short profiles with a 6 s retry window.',
     '',
     markdown,
     DOCS_END,

@@ -1,6 +1,6 @@
 // Scores Sibyl's client-retry predictions and labels against what real HTTP client libraries did.
 // Usage: npm run bench:retry-identity [-- --quick] [-- --write] [-- --sibyl-main PATH] [-- --dump FILE] [-- --warmup-rounds N]
-//   --quick          two short profiles (healthy, flaky_5xx) and an 8 s retry window: ~30 s, for the e2e test
+//   --quick          two short profiles (healthy, flaky_5xx) and a 6 s retry window: ~20 s, for the e2e test
 //   --write          rewrites the retry-identity section of docs/retry-prediction.md
 //   --sibyl-main     another checkout's src/main.ts (e.g. to compare before and after a change)
 //   --dump           writes one NDJSON line per scored attempt (transport errors included) joined with
@@ -44,7 +44,7 @@ const RATE_PER_INSTANCE = 9;
 const REPEAT_SHARE = 0.1;
 /** Sibyl's default retry window; quick mode shortens it so that it can wait for every label. */
 const DEFAULT_WINDOW_SECONDS = 30;
-const QUICK_WINDOW_SECONDS = 8;
+const QUICK_WINDOW_SECONDS = 6;
 
 /** Applies each profile's phases in turn; returns the profile in force and a stop function. */
 function runSchedule(profiles: readonly FaultProfile[], profileMs: number, startMs: number, setModes: (m: ReturnType<typeof modesAt>) => void): { profileNow: () => string; stop: () => void } {
@@ -83,7 +83,7 @@ export async function runRetryIdentity(options: RetryIdentityOptions = {}): Prom
   const isQuick = options.isQuick === true;
   const warmupRounds = options.warmupRounds ?? 0;
   const profiles = isQuick ? FAULT_PROFILES.filter((p) => p.name === 'healthy' || p.name === 'flaky_5xx') : FAULT_PROFILES;
-  const profileMs = isQuick ? 7_000 : 22_000;
+  const profileMs = isQuick ? 5_000 : 22_000;
   const windowSeconds = isQuick ? QUICK_WINDOW_SECONDS : DEFAULT_WINDOW_SECONDS;
   const started = Date.now();
   const fleet = await startApiFleet(3);
@@ -100,7 +100,7 @@ export async function runRetryIdentity(options: RetryIdentityOptions = {}): Prom
       }
     });
     log(`retry-identity: Sibyl at ${sibyl.proxyUrl}, ${instances.length} client instances, profiles ${profiles.map((p) => p.name).join(', ')} (${profileMs / 1000} s each), retry window ${windowSeconds} s${warmupRounds > 0 ? `, ${warmupRounds} unscored warm-up round(s) first` : ''}`);
-    const drainMs = isQuick ? 12_000 : 30_000;
+    const drainMs = isQuick ? 9_000 : 30_000;
     const setModes = (modes: ReturnType<typeof modesAt>): void => fleet.setModes(modes);
     // warm-up: the same traffic, unscored; what Sibyl recorded for it is left out of the scores and diagnostics
     const warmupLogs: LogicalRequestLog[] = [];
