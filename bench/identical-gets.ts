@@ -2,13 +2,13 @@
 // run several times on one Sibyl process: none of them is a client retry. Checks what an operator
 // would read on /metrics after such a load: client retry share and amplification 0 (within 0.1 %),
 // the metastability detector quiet, and every prediction below 0.05. `npm run bench:identical-gets`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllSync, stopAll } from './processes.ts';
 import { sibylConfig, startBackend, startSibylWithConfig } from './targets.ts';
-import { runWrk } from './wrk.ts';
+import { runWrk, WRK_BIN } from './wrk.ts';
 
 const TOLERANCE = 0.001;
 const MAX_PREDICTION = 0.05;
@@ -25,6 +25,8 @@ async function metrics(adminUrl: string): Promise<string> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '64' } } });
   const rounds = Number(values.rounds);
+  // checked before anything starts, so that nothing is left running when wrk is missing
+  if (!existsSync(WRK_BIN)) throw new Error(`wrk not found at ${WRK_BIN} (apt-get install wrk, or set WRK=/path/to/wrk)`);
   const tmpDir = mkdtempSync(join(tmpdir(), 'sibyl-identical-gets-'));
   const backend = await startBackend(64);
   const sibyl = await startSibylWithConfig('sibyl', sibylConfig(backend.port), { tmpDir });
