@@ -10,7 +10,8 @@ export interface LearnerModel {
 }
 
 export interface LearnerHooks {
-  readonly onScored: (event: LabelledEvent, prediction: number) => void;
+  /** Each example with the prediction made before learning it (progressive validation); optional. */
+  readonly onScored?: (event: LabelledEvent, prediction: number) => void;
   readonly onDrop: () => void;
 }
 
@@ -56,7 +57,7 @@ export class OnlineLearner {
       this.#head = (this.#head + 1) % this.#capacity;
       this.#size--;
       const p = this.#model.learn(event, event.retried);
-      this.#hooks.onScored(event, p);
+      this.#hooks.onScored?.(event, p);
       n++;
     }
     this.#learned += n;

@@ -95,15 +95,13 @@ export class RetryIntelligence {
     this.#candidate = candidate;
     const t = config.telemetry;
     const m = deps.metrics;
-    this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
-    this.#idempotencyKeyHeader = config.retry.idempotencyKeyHeader.toLowerCase();
+    [this.#clientKey, this.#idempotencyKeyHeader] = identityOf(config);
     this.#profiles = new ClientProfiles({ halfLifeMs: CLIENT_PROFILE_HALF_LIFE_MS, maxClients: t.maxClients });
     this.#quality = createModelQuality(config.model.qualityWindow);
     this.#attemptCounters = ATTEMPT_LABELS.map((a) => m.attempts.labels({ attempt: a }));
     this.#labelCounters = [m.labels.labels({ retried: '0' }), m.labels.labels({ retried: '1' }), m.labels.labels({ retried: 'unknown' })] as const;
+    // quality is scored on final labels with the prediction served at response time (#onLabelled)
     this.#learner = new OnlineLearner(t.queueCapacity, { learn: (e, y) => this.#model.learn(e, y) }, {
-      // quality is scored on final labels with the prediction served at response time (#onLabelled)
-      onScored: () => {},
       onDrop: () => m.telemetryDropped.inc({ queue: 'learner' }),
     });
     this.#labeller = new RetryLabeller({ windowMs: config.retry.window, maxTracked: t.maxTracked, learnAfterMs: this.#retryDelays.learnAfterMs(config.retry.window) }, {
@@ -143,9 +141,7 @@ export class RetryIntelligence {
   /** Client key, idempotency header and thresholds follow reloads; window, capacities and the sink path need a restart. */
   reconfigure(config: Config): void {
     this.#config = config;
-    const t = config.telemetry;
-    this.#clientKey = createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt);
-    this.#idempotencyKeyHeader = config.retry.idempotencyKeyHeader.toLowerCase();
+    [this.#clientKey, this.#idempotencyKeyHeader] = identityOf(config);
   }
 
   /** Whether the fingerprint wants the body: [telemetry] hash_body and the size limit. */
@@ -345,6 +341,12 @@ export class RetryIntelligence {
     }
     if (this.#config.model.enabled) this.#candidate?.enqueue(event);
   }
+}
+
+/** Who sent a request and which header carries its idempotency key: both follow reloads. */
+function identityOf(config: Config): [ReturnType<typeof createClientKeyFn>, string] {
+  const t = config.telemetry;
+  return [createClientKeyFn(t.clientKey.map((s) => parseClientKeySource(s) as ClientKeySource), t.clientKeySalt), config.retry.idempotencyKeyHeader.toLowerCase()];
 }
 
 function classOf(event: RecordedEvent): HistorySlot {

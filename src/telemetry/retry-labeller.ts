@@ -39,7 +39,6 @@ export interface Ticket {
    * client that gave up on a slow attempt is routed as usual.
    */
   readonly avoidBackendId: string | undefined;
-  readonly startedAt: number;
   endedAt: number;
   phase: Phase;
   /** The client's connection to this attempt closed before Sibyl answered. */
@@ -136,14 +135,14 @@ export class RetryLabeller {
     const isMarked = markedAttempt !== undefined;
     if (isMarked && markedAttempt <= 1) {
       // the client says this is a first attempt: whatever came before, a new chain
-      ticket = newTicket(key, 1, withinWindow, false, isMarked, undefined, now);
+      ticket = newTicket(key, 1, withinWindow, false, isMarked, undefined);
     } else if (original !== undefined) {
-      ticket = newTicket(key, markedAttempt ?? original.attempt + 1, false, true, isMarked, failedBackendOf(original), now);
+      ticket = newTicket(key, markedAttempt ?? original.attempt + 1, false, true, isMarked, failedBackendOf(original));
       this.#markRetried(original, now);
     } else if (isMarked) {
-      ticket = newTicket(key, markedAttempt, false, true, isMarked, undefined, now); // its original went elsewhere
+      ticket = newTicket(key, markedAttempt, false, true, isMarked, undefined); // its original went elsewhere
     } else {
-      ticket = newTicket(key, 1, withinWindow, false, isMarked, undefined, now);
+      ticket = newTicket(key, 1, withinWindow, false, isMarked, undefined);
       ticket.concurrentWith = entry?.open.findLast((t) => t.phase === Phase.inFlight);
     }
     if (ticket.isRetry) this.#sinks.onRetry();
@@ -316,8 +315,8 @@ export class RetryLabeller {
   }
 }
 
-function newTicket(key: string, attempt: number, isRepeat: boolean, isRetry: boolean, hasRetryMarker: boolean, avoidBackendId: string | undefined, now: number): Ticket {
-  return { key, attempt, isRepeat, isRetry, hasRetryMarker, avoidBackendId, startedAt: now, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isLearnable: false, isDropped: false };
+function newTicket(key: string, attempt: number, isRepeat: boolean, isRetry: boolean, hasRetryMarker: boolean, avoidBackendId: string | undefined): Ticket {
+  return { key, attempt, isRepeat, isRetry, hasRetryMarker, avoidBackendId, endedAt: Number.NaN, phase: Phase.inFlight, isClientGone: false, concurrentWith: undefined, event: undefined, isRetried: false, isEmitted: false, isLearnable: false, isDropped: false };
 }
 
 function failedBackendOf(original: Ticket): string | undefined {
