@@ -1,12 +1,17 @@
-// Who sends the traffic: four populations of clients with different retry behaviour. The
-// population is never written into an event; the model has to infer it from the user-agent family
-// (distributions overlap on purpose) and from the client's own labelled history.
+// Who sends the traffic: populations of clients with different retry behaviour. The population is
+// never written into an event; the model has to infer it from the user-agent family (distributions
+// overlap on purpose) and from the client's own labelled history. Two populations follow the
+// documented defaults of common client libraries, so that the shipped prior knows them before the
+// first label: 'idempotent-only' (got, ky, axios-retry, undici's RetryAgent: 408/429/5xx and
+// connection errors of idempotent methods, 2 to 5 retries, never a POST) and 'sdk' (the AWS SDKs'
+// standard strategy and SDKs like it: throttling, 5xx and transient errors of every call, POSTs
+// included, 2 retries with jittered exponential backoff).
 import type { Rng } from '../src/core/rng.ts';
 import type { ServedOutcome } from './backends.ts';
 import { chance, logUniform, pickWeighted, randomHex16, uniform } from './random.ts';
 import { ROUTES } from './routes.ts';
 
-export type PopulationName = 'aggressive' | 'network-only' | 'never' | 'retry-after';
+export type PopulationName = 'aggressive' | 'network-only' | 'never' | 'retry-after' | 'idempotent-only' | 'sdk';
 
 export interface Population {
   readonly name: PopulationName;
@@ -24,11 +29,17 @@ export interface Population {
 }
 
 export const POPULATIONS: readonly Population[] = [
-  { name: 'aggressive', share: 0.25, userAgents: [['python', 0.35], ['go', 0.2], ['node', 0.2], ['java', 0.15], ['curl', 0.1]], timeoutMs: [10_000, 30_000], maxRetries: 3, giveUpRate: [0, 0.1], pollerShare: 0 },
-  { name: 'network-only', share: 0.25, userAgents: [['okhttp', 0.4], ['java', 0.25], ['go', 0.2], ['node', 0.15]], timeoutMs: [1_500, 3_000], maxRetries: 2, giveUpRate: [0, 0.15], pollerShare: 0 },
-  { name: 'never', share: 0.3, userAgents: [['browser', 0.5], ['curl', 0.15], ['python', 0.15], ['node', 0.2]], timeoutMs: [20_000, 60_000], maxRetries: 0, giveUpRate: [0, 0], pollerShare: 0.4 },
-  { name: 'retry-after', share: 0.2, userAgents: [['go', 0.3], ['java', 0.3], ['python', 0.2], ['okhttp', 0.1], ['node', 0.1]], timeoutMs: [30_000, 60_000], maxRetries: 3, giveUpRate: [0, 0.1], pollerShare: 0 },
+  { name: 'aggressive', share: 0.2, userAgents: [['python', 0.35], ['go', 0.2], ['node', 0.2], ['java', 0.15], ['curl', 0.1]], timeoutMs: [10_000, 30_000], maxRetries: 3, giveUpRate: [0, 0.1], pollerShare: 0 },
+  { name: 'network-only', share: 0.15, userAgents: [['okhttp', 0.4], ['java', 0.25], ['go', 0.2], ['node', 0.15]], timeoutMs: [1_500, 3_000], maxRetries: 2, giveUpRate: [0, 0.15], pollerShare: 0 },
+  // axios and Node's fetch retry nothing by default
+  { name: 'never', share: 0.3, userAgents: [['browser', 0.4], ['curl', 0.1], ['python', 0.15], ['node', 0.2], ['axios', 0.15]], timeoutMs: [20_000, 60_000], maxRetries: 0, giveUpRate: [0, 0], pollerShare: 0.4 },
+  { name: 'retry-after', share: 0.15, userAgents: [['go', 0.3], ['java', 0.3], ['python', 0.2], ['okhttp', 0.1], ['node', 0.1]], timeoutMs: [30_000, 60_000], maxRetries: 3, giveUpRate: [0, 0.1], pollerShare: 0 },
+  { name: 'idempotent-only', share: 0.12, userAgents: [['got', 0.4], ['node', 0.25], ['axios', 0.15], ['none', 0.2]], timeoutMs: [10_000, 60_000], maxRetries: 2, giveUpRate: [0, 0.05], pollerShare: 0 },
+  { name: 'sdk', share: 0.08, userAgents: [['aws', 0.7], ['node', 0.15], ['python', 0.15]], timeoutMs: [10_000, 60_000], maxRetries: 2, giveUpRate: [0, 0.05], pollerShare: 0 },
 ];
+
+/** RFC 9110's idempotent methods: the ones 'idempotent-only' libraries retry. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 
 export interface SimClient {
   readonly clientKey: string;
@@ -104,6 +115,16 @@ export function retryDelayMs(rng: Rng, client: SimClient, method: string, o: Ser
       break;
     case 'retry-after':
       if (o.status === 429 || o.status === 503) delay = o.retryAfterSec !== undefined ? o.retryAfterSec * 1000 + uniform(rng, 0, 1_000) : uniform(rng, 1_000, 3_000);
+      break;
+    case 'idempotent-only':
+      // got: ~1 s, 2 s, or Retry-After when it is sooner than the library's cap
+      if (IDEMPOTENT_METHODS.has(method) && (o.status === 408 || o.status === 429 || o.status >= 500 || isTransportFailure(o))) {
+        delay = o.retryAfterSec !== undefined && o.retryAfterSec <= 20 ? o.retryAfterSec * 1000 : 1000 * 2 ** retries + uniform(rng, 0, 100);
+      }
+      break;
+    case 'sdk':
+      // full jitter over min(20 s, 100 ms x 2^n)
+      if (o.status === 429 || o.status >= 500 || isTransportFailure(o)) delay = rng.next() * Math.min(20_000, 100 * 2 ** (retries + 1));
       break;
     case 'never':
       break;

@@ -69,15 +69,30 @@ test('features: every (status, attempt) and (status, user agent) pair has its ow
     const alone = new Set(indices({ status }));
     for (const [attempt, agent] of [[1, 'okhttp'], [2, 'browser'], [3, 'curl'], [4, 'okhttp']] as const) {
       const parts = new Set([fnv1a32(`attempt=${attempt}`) & mask, fnv1a32(`userAgentFamily=${agent}`) & mask]);
-      // what the attempt brings whatever the status (attempt x client retry bucket) is not a status cross
-      const attemptOnly = new Set(indices({ status: status === 500 ? 501 : 500, attempt }));
-      const own = indices({ status, attempt, userAgentFamily: agent }).filter((i) => !alone.has(i) && !parts.has(i) && !attemptOnly.has(i));
+      // what the attempt and agent bring whatever the status (attempt x client retry bucket,
+      // attempt x agent) is not a status cross
+      const statusFree = new Set(indices({ status: status === 500 ? 501 : 500, attempt, userAgentFamily: agent }));
+      const own = indices({ status, attempt, userAgentFamily: agent }).filter((i) => !alone.has(i) && !parts.has(i) && !statusFree.has(i));
       assert.equal(own.length, 2, `status ${status}: the two crosses`);
       for (const i of own) crosses.add(i);
     }
   }
   // per status: 4 attempts and 3 distinct agents (okhttp twice), none shared with another status
   assert.equal(crosses.size, 1001 * (4 + 3));
+});
+
+test('features: attempts 1 to 5 apart, 6 and more together, crossed with the user agent', () => {
+  const of = (attempt: number, userAgentFamily = 'got'): string => JSON.stringify(extract({ status: 429, attempt, userAgentFamily }));
+  const distinct = new Set([1, 2, 3, 4, 5, 6].map((a) => of(a)));
+  assert.equal(distinct.size, 6);
+  assert.equal(of(9), of(6));
+  // the same attempt of another library is another coordinate beyond the agent's own
+  const got = new Set(extract({ status: 429, attempt: 3, userAgentFamily: 'got' }).map(([i]) => i));
+  const node = extract({ status: 429, attempt: 3, userAgentFamily: 'node' }).map(([i]) => i).filter((i) => !got.has(i));
+  assert.equal(node.length, 3, 'agent, status x agent, attempt x agent');
+  const post = extract({ status: 429, attempt: 3, userAgentFamily: 'got', method: 'POST' }).map(([i]) => i);
+  const put = new Set(extract({ status: 429, attempt: 3, userAgentFamily: 'got', method: 'PUT' }).map(([i]) => i));
+  assert.equal(post.filter((i) => !put.has(i)).length, 3, 'method, method x status class, method x agent');
 });
 
 test('features: status changes the pairs, backend state within the same buckets does not', () => {

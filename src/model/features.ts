@@ -1,4 +1,4 @@
-// Hashed sparse features for the retry model. One example becomes up to 25 (index, value) pairs
+// Hashed sparse features for the retry model. One example becomes up to 28 (index, value) pairs
 // in a preallocated FeatureVector: categorical features hash "name=value" with FNV-1a into
 // [0, 2^hashBits) and carry 1; numeric features hash their name and carry the value; crosses
 // (conjunctions of two parts) mix the parts' values into the cross's "name=" state.
@@ -55,7 +55,7 @@ const LOG_ODDS_SCALE = 4;
  * `version`: snapshots record featureSpecHash and refuse to load into different code.
  */
 export const FEATURE_SPEC = Object.freeze({
-  version: 2,
+  version: 3,
   names: Object.freeze([
     'bias',
     'status',
@@ -83,6 +83,8 @@ export const FEATURE_SPEC = Object.freeze({
     'errorKindXUserAgentFamily',
     'methodXStatusClass',
     'attemptXClientRetryBucket',
+    'attemptXUserAgentFamily',
+    'methodXUserAgentFamily',
   ] as const),
   buckets: Object.freeze({
     latencyMs: LATENCY_MS,
@@ -168,6 +170,8 @@ const STATUS_CLASS_X_CLIENT_RETRY_BUCKET = prefix('statusClassXClientRetryBucket
 const ERROR_KIND_X_USER_AGENT_FAMILY = prefix('errorKindXUserAgentFamily');
 const METHOD_X_STATUS_CLASS = prefix('methodXStatusClass');
 const ATTEMPT_X_CLIENT_RETRY_BUCKET = prefix('attemptXClientRetryBucket');
+const ATTEMPT_X_USER_AGENT_FAMILY = prefix('attemptXUserAgentFamily');
+const METHOD_X_USER_AGENT_FAMILY = prefix('methodXUserAgentFamily');
 
 /** Appends one pair; `h` is an FNV state, finished here. */
 function push(out: FeatureVector, h: number, value: number, mask: number): void {
@@ -194,8 +198,11 @@ function statusOf(status: number): number {
   return Number.isInteger(status) && status >= 0 && status < 1000 ? status : 1000;
 }
 
+/** Attempts 1 to 5, and 6+ (as the client history's slots): libraries stop after 2 (got, ky, AWS), 3 (axios-retry) or 5 (undici) retries. */
+const MAX_ATTEMPT = 6;
+
 function attemptOf(attempt: number | undefined): number {
-  return isNumber(attempt) ? Math.min(4, Math.max(1, Math.floor(attempt))) : 0;
+  return isNumber(attempt) ? Math.min(MAX_ATTEMPT, Math.max(1, Math.floor(attempt))) : 0;
 }
 
 /**
@@ -300,5 +307,9 @@ function crossFeatures(input: FeatureInput, status: number, clientRetryBucket: n
   if (userAgentFamily === undefined) return;
   const agent = fnvMix(FNV_OFFSET, userAgentFamily);
   push(out, cross(STATUS_X_USER_AGENT_FAMILY, status, agent), 1, mask);
+  // where a library stops retrying, learned from all its clients at once
+  if (attempt > 0) push(out, cross(ATTEMPT_X_USER_AGENT_FAMILY, attempt, agent), 1, mask);
+  // which methods a library retries (got, ky and axios-retry never a POST; the AWS SDKs every call)
+  if (method !== undefined) push(out, cross(METHOD_X_USER_AGENT_FAMILY, fnvMix(FNV_OFFSET, method), agent), 1, mask);
   if (errorKind !== undefined) push(out, cross(ERROR_KIND_X_USER_AGENT_FAMILY, fnvMix(FNV_OFFSET, errorKind), agent), 1, mask);
 }

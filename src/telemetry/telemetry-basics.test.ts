@@ -46,6 +46,11 @@ test('user-agent families', () => {
   assert.equal(userAgentFamily('python-requests/2.31'), 'python');
   assert.equal(userAgentFamily('okhttp/4.12.0'), 'okhttp');
   assert.equal(userAgentFamily('Go-http-client/1.1'), 'go');
+  // Node libraries with different default retry policies are different families
+  assert.equal(userAgentFamily('got (https://github.com/sindresorhus/got)'), 'got');
+  assert.equal(userAgentFamily('axios/1.7.9'), 'axios');
+  assert.equal(userAgentFamily('node'), 'node');
+  assert.equal(userAgentFamily('undici'), 'node');
   assert.equal(userAgentFamily('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36'), 'browser');
   assert.equal(userAgentFamily(undefined), 'none');
   assert.equal(userAgentFamily('something'), 'other');

@@ -4,7 +4,11 @@ const FAMILIES: readonly [RegExp, string][] = [
   [/python-requests|python-urllib|aiohttp|httpx/i, 'python'],
   [/^okhttp/i, 'okhttp'],
   [/go-http-client/i, 'go'],
-  [/^(node|undici|axios|got)/i, 'node'],
+  // apart: their default retry policies differ (got retries twice, axios not at all without
+  // axios-retry, Node's fetch and undici not at all), and the model learns per family
+  [/^got\b/i, 'got'],
+  [/^axios\//i, 'axios'],
+  [/^(node|undici)/i, 'node'],
   [/^(aws-sdk|aws-cli|boto)/i, 'aws'],
   [/^grpc-/i, 'grpc'],
   [/java|apache-httpclient|jetty/i, 'java'],
