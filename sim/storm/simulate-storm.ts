@@ -30,6 +30,8 @@ export interface StormRun {
 }
 
 interface ClientProcess {
+  /** Who the proxy sees (its client key). */
+  readonly id: string;
   readonly policy: ClientPolicy;
   readonly quota: RetryQuota | undefined;
 }
@@ -80,7 +82,7 @@ export function runStorm(spec: ScenarioSpec, policyName: PolicyName): StormRun {
   const proxy: StormProxy = createStormProxy(POLICIES[policyName], { agenda, rng: stream(spec.seed, Stream.proxy), servers, trueConcurrency: spec.fleet.workers, recorder });
   const processes: ClientProcess[] = Array.from({ length: spec.clientProcesses }, (_, i) => {
     const policy = policyOfProcess(i, spec.clientProcesses);
-    return { policy, quota: policy.hasTokenBucket ? new RetryQuota() : undefined };
+    return { id: `client-${i}`, policy, quota: policy.hasTokenBucket ? new RetryQuota() : undefined };
   });
   const clientRng = stream(spec.seed, Stream.clients);
   const arrivalRng = stream(spec.seed, Stream.arrivals);

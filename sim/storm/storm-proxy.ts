@@ -12,7 +12,7 @@ import { selectEligible } from '../../src/health/eligibility.ts';
 import { createOutlierDetector } from '../../src/health/outlier-detector.ts';
 import { loadSheddingSchema } from '../../src/config/schema-protect.ts';
 import { createConcurrencyLimiter, DEFAULT_LIMITER_OPTIONS, type ConcurrencyLimiter } from '../../src/protect/concurrency-limiter.ts';
-import { PatienceEstimator } from '../../src/protect/patience.ts';
+import { PatienceEstimator, serviceLatencyMs } from '../../src/protect/patience.ts';
 import { RetryBudget } from '../../src/retry/retry-budget.ts';
 import { decideRetry } from '../../src/retry/retry-policy.ts';
 import type { Agenda } from './agenda.ts';
@@ -28,7 +28,7 @@ const SHEDDING = loadSheddingSchema.parse({});
 
 /** One client attempt, as the proxy sees it. */
 export interface Downstream {
-  readonly request: { lastBackendId: string | undefined; upstreamAttempts: number };
+  readonly request: { lastBackendId: string | undefined; upstreamAttempts: number; readonly process: { readonly id: string } };
   readonly isAbandoned: boolean;
   respond(result: AttemptResult): void;
 }
@@ -169,7 +169,13 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
   }
 
   function queueDeadlineMs(): number {
-    return spec.isAdaptiveLimit ? patience.deadlineMs(SHEDDING.maxQueueWait) : (spec.queueTimeoutMs ?? Infinity);
+    return spec.isAdaptiveLimit ? patience.deadlineMs(SHEDDING.maxQueueWait, fastestLatencyMs(), now()) : (spec.queueTimeoutMs ?? Infinity);
+  }
+
+  /** As runtime/pool.ts fastestLatencyMs: the fastest eligible backend's service latency. */
+  function fastestLatencyMs(): number {
+    const eligible = eligibleNow();
+    return eligible.length === 0 ? 0 : Math.min(...eligible.map(serviceLatencyMs));
   }
 
   /** Sibyl: [load_shedding] max_queue; HAProxy: unbounded (its default). */
@@ -247,9 +253,9 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
   }
 
   function abandon(ex: Exchange): void {
-    patience.observe(now() - ex.arrivedMs);
-    if (ex.state === 'queued') queued--;
     const ticket = ex.ticket;
+    patience.observe({ waitedMs: now() - ex.arrivedMs, client: ex.downstream.request.process.id, nowMs: now(), backendLatencyMs: ticket === undefined ? fastestLatencyMs() : serviceLatencyMs(ticket.upstream) });
+    if (ex.state === 'queued') queued--;
     if (ex.state === 'upstream' && ticket !== undefined) {
       // the proxy closes the upstream request; the backend, unaware, serves it anyway
       ticket.isCancelled = true;

@@ -8,6 +8,7 @@ import { ErrorKind, type Outcome } from '../core/outcome.ts';
 import type { Rng } from '../core/rng.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 import { decideRetry } from '../retry/retry-policy.ts';
+import { serviceLatencyMs } from '../protect/patience.ts';
 import type { Backend } from '../runtime/backend.ts';
 import type { Generation } from '../runtime/generation.ts';
 import type { Pool } from '../runtime/pool.ts';
@@ -42,6 +43,8 @@ export interface Exchange {
   readonly startMs: number;
   readonly headers: string[];
   readonly hashKey: string;
+  /** Who sent it (client key, else address): a give-up is one client's patience. */
+  readonly client: string;
   readonly body: Readable | Buffer | null;
   /** The body can be sent again (none, or buffered whole). */
   readonly isReplayable: boolean;
@@ -84,7 +87,7 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
     if (error === Errors.clientAborted) {
       // the client left while the backend worked for it: waste, and a sample of its patience
       deps.metrics.waste.inc();
-      deps.runtime.observeClientGaveUp(deps.now() - x.startMs);
+      deps.runtime.observeClientGaveUp(deps.now() - x.startMs, x.client, serviceLatencyMs(backend));
     }
     const limiter = backend.limiter;
     if (limiter === undefined) return;

@@ -262,7 +262,7 @@ export function createPipeline(deps: PipelineDeps) {
           reject(req, res, s, requestId, Errors.shed, startMs, attempt);
         },
       },
-      runtime.queueDeadlineMs(),
+      runtime.queueDeadlineMs(ctx.pool),
     );
     if (cancel === undefined) {
       metrics.shed.inc({ reason: 'queue_full' });
@@ -273,7 +273,7 @@ export function createPipeline(deps: PipelineDeps) {
       if (isStarted || res.writableFinished) return;
       cancel();
       metrics.queueAbandoned.inc();
-      runtime.observeClientGaveUp(now() - startMs);
+      runtime.observeClientGaveUp(now() - startMs, attempt?.clientKey ?? ctx.clientIp, ctx.pool.fastestLatencyMs);
     });
   }
 
@@ -287,6 +287,7 @@ export function createPipeline(deps: PipelineDeps) {
     if (s.retry !== undefined) runtime.retryBudget.deposit(now());
     const exchange = {
       req, res, generation, pool, requestId, via, startMs, headers, hashKey, hasIdempotencyKey,
+      client: attempt?.clientKey ?? clientIp,
       wantsPickState: attempt !== undefined,
       onFinal(final: Backend, outcome: Outcome, cause: unknown, facts: ResponseFacts, pickState: PickState | undefined) {
         record(req, s, requestId, final, outcome, cause, attempt, facts, pickState);

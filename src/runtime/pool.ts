@@ -1,5 +1,6 @@
 // One named pool of a generation: its backends, its strategy and its eligible set. The pick step
 // runs on the pool that route and split chose; a retry stays in that pool.
+import { serviceLatencyMs } from '../protect/patience.ts';
 import type { Balancer, Candidate, PickRequest } from '../balancer/balancer.ts';
 import type { Backend } from './backend.ts';
 
@@ -45,6 +46,13 @@ export class Pool {
   get eligibleSet(): EligibleSet {
     this.#eligible ??= this.#computeEligible(this.backends);
     return this.#eligible;
+  }
+
+  /** The latency a queued request can hope for: the fastest eligible backend's service latency (0 before any sample). */
+  get fastestLatencyMs(): number {
+    let fastest = Number.POSITIVE_INFINITY;
+    for (const b of this.eligibleSet.eligible) fastest = Math.min(fastest, serviceLatencyMs(b));
+    return Number.isFinite(fastest) ? fastest : 0;
   }
 
   pick(request: PickRequest): Backend | undefined {

@@ -11,6 +11,7 @@ import { DiscoverySupervisor, type DiscoveryStatus } from './discovery-superviso
 import { PoolHealth } from './pool-health.ts';
 import { ProgressiveDelivery } from './progressive-delivery.ts';
 import { buildPools, poolSpecsOf } from './build-pools.ts';
+import type { Pool } from './pool.ts';
 import type { RetryIntelligence } from './retry-intelligence.ts';
 import { proxySettingsFrom } from './settings.ts';
 import { RateLimits } from './rate-limits.ts';
@@ -282,9 +283,12 @@ export class Runtime {
     }
   }
 
-  /** How long a request may wait for a backend slot: three quarters of the clients' impatient tail, bounded. */
-  queueDeadlineMs(): number {
-    return this.patience.deadlineMs(this.#config.loadShedding.maxQueueWait);
+  /**
+   * How long a request for `pool` may wait for a backend slot: three quarters of the clients'
+   * impatient tail, at least a few of the pool's fastest backend latencies, at most max_queue_wait.
+   */
+  queueDeadlineMs(pool: Pool = this.#generation.defaultPool): number {
+    return this.patience.deadlineMs(this.#config.loadShedding.maxQueueWait, pool.fastestLatencyMs, this.#deps.clock.now());
   }
 
   /**
@@ -320,8 +324,9 @@ export class Runtime {
    * patience. The client began waiting earlier, by about this process's event-loop lag; without
    * it, a CPU-starved proxy would learn a patience far shorter than the clients' and shed early.
    */
-  observeClientGaveUp(waitedMs: number): void {
-    this.patience.observe(waitedMs + this.loopLag.recentMs);
+  observeClientGaveUp(waitedMs: number, client: string, backendLatencyMs: number): void {
+    const verdict = this.patience.observe({ waitedMs: waitedMs + this.loopLag.recentMs, client, nowMs: this.#deps.clock.now(), backendLatencyMs });
+    this.#deps.metrics.clientGiveUps.inc({ taken_as: verdict });
   }
 
   /** Stops health checking and closes upstream pools once their in-flight requests are done. */
@@ -374,3 +379,4 @@ export class Runtime {
     return new Generation(id, proxySettingsFrom(config), built.pools, built.defaultPool, built.router, built.features);
   }
 }
+
