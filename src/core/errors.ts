@@ -28,6 +28,7 @@ export const Errors = {
   limitUnavailable: spec('SIBYL_ERR_PROTECT_LIMIT_UNAVAILABLE', 503, 'internal', true, 'the shared rate limit store is unreachable and the limit fails closed'),
   shuttingDown: spec('SIBYL_ERR_LIFECYCLE_SHUTTING_DOWN', 503, 'internal', true, 'the proxy is shutting down'),
   badRequest: spec('SIBYL_ERR_CLIENT_BAD_REQUEST', 400, 'downstream', false, 'malformed request'),
+  badHost: spec('SIBYL_ERR_CLIENT_BAD_HOST', 400, 'downstream', false, 'the request needs exactly one valid Host header (HTTP/1.1, RFC 9112 3.2)'),
   forbiddenProxy: spec('SIBYL_ERR_CLIENT_NOT_A_PROXY', 400, 'downstream', false, 'absolute-form requests for other hosts and CONNECT are refused'),
   requestTimeout: spec('SIBYL_ERR_CLIENT_TIMEOUT', 408, 'downstream', false, 'the client was too slow sending the request'),
   bodyTooLarge: spec('SIBYL_ERR_CLIENT_BODY_TOO_LARGE', 413, 'downstream', false, 'request body too large'),

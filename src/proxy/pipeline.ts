@@ -44,6 +44,7 @@ const LIMIT_LABELS = new Map<ErrorSpec, string>([
   [Errors.urlTooLong, 'url_length'],
   [Errors.bodyTooLarge, 'body_size'],
   [Errors.badRequest, 'bad_request'],
+  [Errors.badHost, 'bad_host'],
   [Errors.forbiddenProxy, 'not_a_proxy'],
 ]);
 

@@ -49,6 +49,7 @@ export class ProxyServer {
     // HTTPS, HTTP/2 and h2c listeners come from the factory (listener.ts); same options, same handler
     this.#server = (deps.createServer ?? createServer)({
       maxHeaderSize: s.maxHeaderBytes,
+      // Node's own Host check answers without Sibyl's error body: admission.ts checks Host instead
       requireHostHeader: false,
       joinDuplicateHeaders: false,
       // only WebSocket upgrades are tunnelled; any other Upgrade (h2c) is ignored and served as
