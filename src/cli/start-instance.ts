@@ -125,8 +125,8 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   let adminAddress: { host: string; port: number } | undefined;
   if (config.admin.enabled) {
     admin = createAdminServer(
-      { token: config.admin.token, metricsPath: config.metrics.enabled ? config.metrics.path : undefined },
-      { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload },
+      { token: config.admin.token, metricsPath: config.metrics.enabled ? config.metrics.path : undefined, listenHost: hostPort(config.admin.listenAddress).host, allowedHosts: () => runtime.config.admin.allowedHosts },
+      { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload, internalErrors: metrics.internalErrors },
     );
     adminAddress = await listenAdmin(admin, config.admin.listenAddress, options.isWorker === true);
   }
