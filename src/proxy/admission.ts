@@ -20,6 +20,8 @@ export function checkRequest(req: IncomingMessage, s: ProxySettings): ErrorSpec 
 /** uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2): an IP-literal, or a reg-name (IPv4 included). */
 const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?$/;
 
+let lastValidHost = '';
+
 /**
  * RFC 9112 3.2: an HTTP/1.1 request without Host, and any request with more than one Host or an
  * invalid one, is a 400 (nginx refuses the same, and ".." in a host as well). A backend must never
@@ -28,7 +30,11 @@ const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-
 function hasValidHost(req: IncomingMessage): boolean {
   const host = req.headers.host;
   if (host === undefined) return req.httpVersionMinor === 0;
-  if (!HOST_VALUE.test(host) || host.includes('..')) return false;
+  // most requests repeat the Host before them: skip the pattern for it
+  if (host !== lastValidHost) {
+    if (!HOST_VALUE.test(host) || host.includes('..')) return false;
+    lastValidHost = host;
+  }
   // Node keeps only the first Host in req.headers; the raw list has them all
   const raw = req.rawHeaders;
   let count = 0;
