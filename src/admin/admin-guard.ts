@@ -8,11 +8,16 @@
 // - Origin, when a browser sends one with a state-changing method, must be this listener (CSRF).
 // - Authorization: with [admin] token, `Bearer <token>` (the scheme is case-insensitive, RFC 9110 11.1).
 // The probes (/health, /health/live, /health/ready) change nothing and show no config: they stay
-// open to any Host and without the token, for orchestrators that probe by any name.
+// open to any Host and without the token, for orchestrators that probe by any name. POST
+// /predict_retry changes nothing and shows no config either: it keeps its token and Origin checks
+// but answers any Host, for NGINX and HAProxy, which call it by their upstream's name.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/health', '/health/live', '/health/ready']);
+
+/** Paths that answer any Host: the probes and the prediction API. */
+export const ANY_HOST_PATHS: ReadonlySet<string> = new Set([...OPEN_PATHS, '/predict_retry']);
 
 const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '[::]']);

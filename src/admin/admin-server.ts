@@ -6,7 +6,7 @@ import { Errors } from '../core/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { redactedUrl } from '../runtime/shared-sync.ts';
-import { createAdminGuard, OPEN_PATHS } from './admin-guard.ts';
+import { ANY_HOST_PATHS, createAdminGuard, OPEN_PATHS } from './admin-guard.ts';
 import { loadDashboardAssets, sendAsset } from './dashboard-assets.ts';
 import { dashboardSnapshot } from './dashboard-snapshot.ts';
 import { detailedHealth, healthSummary, type ListenerStatus } from './health-report.ts';
@@ -39,7 +39,7 @@ export interface AdminOptions {
  * Probes stay open so orchestrators can use them without a secret; so do the dashboard's static
  * files, which hold no data (a browser cannot send a bearer token when it opens a URL): the page
  * asks for the token and sends it with every API call. Everything else needs the token. Every
- * path but the probes needs a Host that names this listener (admin-guard.ts).
+ * path but the probes and /predict_retry needs a Host that names this listener (admin-guard.ts).
  */
 const BACKEND_ACTION = /^\/api\/backends\/([^/]+)\/(drain|undrain|weight)$/;
 
@@ -49,7 +49,7 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Serve
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const isOpen = OPEN_PATHS.has(path);
-    const misdirected = isOpen ? undefined : guard.misdirected(req);
+    const misdirected = ANY_HOST_PATHS.has(path) ? undefined : guard.misdirected(req);
     if (misdirected !== undefined) return sendProblem(res, Errors.adminMisdirected, misdirected);
     const asset = req.method === 'GET' || req.method === 'HEAD' ? assets.get(path) : undefined;
     if (asset !== undefined) return sendAsset(req, res, asset);

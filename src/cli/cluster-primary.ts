@@ -11,7 +11,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { fnv1a32 } from '../core/hash.ts';
 import { Errors } from '../core/errors.ts';
-import { createAdminGuard, OPEN_PATHS, type AdminGuard } from '../admin/admin-guard.ts';
+import { ANY_HOST_PATHS, createAdminGuard, type AdminGuard } from '../admin/admin-guard.ts';
 import { sendProblem } from '../admin/http-util.ts';
 import { parseHostPort } from '../core/address.ts';
 import type { Config } from '../config/schema.ts';
@@ -230,8 +230,8 @@ export class ClusterPrimary {
       const isReady = !this.#isStopping && ready.length === this.#slots.size;
       return sendJson(res, isReady ? 200 : 503, { status: isReady ? 'ready' : 'not ready', isReady, workers: this.#slots.size, readyWorkers: ready.length });
     }
-    // the probes above and the worker's /health answer any Host; the rest is guarded here as in a worker
-    const misdirected = OPEN_PATHS.has(path) ? undefined : this.#guard.misdirected(req);
+    // the probes, /health and /predict_retry answer any Host; the rest is guarded here as in a worker
+    const misdirected = ANY_HOST_PATHS.has(path) ? undefined : this.#guard.misdirected(req);
     if (misdirected !== undefined) return sendProblem(res, Errors.adminMisdirected, misdirected);
     if (this.#guard.isCrossOrigin(req)) return sendProblem(res, Errors.adminCrossOrigin);
     if (req.method === 'GET' && this.#config.metrics.enabled && path === this.#config.metrics.path) {

@@ -30,7 +30,7 @@ async function admin(sibyl: SibylProcess, method: string, path: string, options:
 }
 
 /** An admin request with exactly the given headers (Host included), as a browser after DNS rebinding would send it. */
-function rawAdmin(sibyl: SibylProcess, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }> {
+function rawAdmin(sibyl: SibylProcess, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const url = new URL(sibyl.adminUrl);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, setHost: false }, (res) => {
@@ -40,7 +40,7 @@ function rawAdmin(sibyl: SibylProcess, method: string, path: string, headers: Re
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -142,7 +142,7 @@ describe('admin API without a token (loopback)', { timeout: 60_000 }, () => {
     assert.equal(backends.backends.find((b) => b.name === 'a')?.isDraining, false);
   });
 
-  test('DNS rebinding: a Host that does not name the listener gets 421 on every endpoint but the probes, and changes nothing', async () => {
+  test('DNS rebinding: a Host that does not name the listener gets 421 on every endpoint but the probes and /predict_retry, and changes nothing', async () => {
     const port = new URL(sibyl.adminUrl).port;
     const evil = `evil.example:${port}`;
     // the attacker's page, once evil.example resolves to 127.0.0.1: same origin as far as the browser knows
@@ -150,11 +150,13 @@ describe('admin API without a token (loopback)', { timeout: 60_000 }, () => {
     assert.equal(drain.status, 421, JSON.stringify(drain.json));
     assert.equal(drain.json.code, 'SIBYL_ERR_ADMIN_MISDIRECTED');
     assert.match(String(drain.json.error), /allowed_hosts/);
-    for (const [method, path] of [['GET', '/api/config'], ['GET', '/api/backends'], ['GET', '/metrics'], ['GET', '/health/detailed'], ['GET', '/'], ['POST', '/api/reload'], ['POST', '/predict_retry']]) {
+    for (const [method, path] of [['GET', '/api/config'], ['GET', '/api/backends'], ['GET', '/metrics'], ['GET', '/health/detailed'], ['GET', '/'], ['GET', '/api/model'], ['POST', '/api/reload']]) {
       assert.equal((await rawAdmin(sibyl, method!, path!, { host: evil })).status, 421, `${method} ${path}`);
     }
     assert.equal((await rawAdmin(sibyl, 'GET', '/api/backends', { host: 'localhost:1' })).status, 421, 'a loopback name with another port');
     for (const path of ['/health', '/health/live', '/health/ready']) assert.equal((await rawAdmin(sibyl, 'GET', path, { host: evil })).status, 200, path);
+    // the prediction API changes nothing and shows no config: NGINX and HAProxy call it by their upstream's name
+    assert.equal((await rawAdmin(sibyl, 'POST', '/predict_retry', { host: 'sibyl_predict', 'content-type': 'application/json', 'content-length': '2' }, '{}')).status, 400, 'reached (a body without status_code is bad input)');
     assert.deepEqual(await spread(sibyl, [a, b], 10), { a: 5, b: 5 }, 'nothing was drained');
 
     // the names of the listener itself
