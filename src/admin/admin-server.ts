@@ -133,7 +133,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
 
 async function modelRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, deps: AdminDeps): Promise<void> {
   const retry = deps.runtime.retry;
-  if (retry === undefined) return sendProblem(res, Errors.adminModelDisabled, 'retry intelligence is disabled ([telemetry] enabled = false)');
+  if (retry === undefined) return sendProblem(res, Errors.adminModelDisabled);
   if (path === '/api/model' && method === 'GET') return sendJson(res, 200, retry.report());
   if (path !== '/predict_retry' || method !== 'POST') return sendProblem(res, Errors.adminMethod, `${method} is not allowed on ${path}`);
   const body = await readJsonBody(req, res);

@@ -37,7 +37,6 @@ export class ProxyServer {
   #openConnections = 0;
   readonly #perIp = new ConnectionsPerIp();
   #isDraining = false;
-
   readonly #boundary: FailureBoundary;
 
   constructor(deps: { runtime: Runtime; metrics: Metrics; boundary: FailureBoundary; handler: Handler; upgrade: UpgradeHandler; createServer?: ServerFactory }) {
