@@ -1,15 +1,16 @@
 // The admin listener: health endpoints, /metrics, the JSON admin API and the dashboard. It
 // changes state only through runtime commands.
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { Errors } from '../core/errors.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { redactedUrl } from '../runtime/shared-sync.ts';
+import { ANY_HOST_PATHS, createAdminGuard, OPEN_PATHS } from './admin-guard.ts';
 import { loadDashboardAssets, sendAsset } from './dashboard-assets.ts';
 import { dashboardSnapshot } from './dashboard-snapshot.ts';
 import { detailedHealth, healthSummary, type ListenerStatus } from './health-report.ts';
-import { readJsonBody, sendJson, sendProblem } from './http-util.ts';
+import { readJsonBody, sendJson, sendProblem, sendRefusal } from './http-util.ts';
 import { parsePredictBody, recommendedAction, toFeatureInput } from './predict-api.ts';
 import { trafficRoutes } from './traffic-api.ts';
 
@@ -20,58 +21,63 @@ export interface AdminDeps {
   readonly listener: () => ListenerStatus;
   /** Re-reads the config file now; resolves with the reload result. */
   readonly reload: () => Promise<unknown>;
+  /** sibyl_internal_errors_total: the admin's bugs are counted with the data path's. */
+  readonly internalErrors: { inc(labels: { site: 'admin' }): void };
 }
 
 export interface AdminOptions {
   readonly token: string | undefined;
   /** Undefined when [metrics] enabled = false. */
   readonly metricsPath: string | undefined;
+  /** The host of [admin] listen_address. */
+  readonly listenHost: string;
+  /** [admin] allowed_hosts of the config in service: further names the Host header may give (admin-guard.ts). */
+  readonly allowedHosts: () => readonly string[];
 }
 
 /**
  * Probes stay open so orchestrators can use them without a secret; so do the dashboard's static
  * files, which hold no data (a browser cannot send a bearer token when it opens a URL): the page
- * asks for the token and sends it with every API call. Everything else needs the token.
+ * asks for the token and sends it with every API call. Everything else needs the token. Every
+ * path but the probes and /predict_retry needs a Host that names this listener (admin-guard.ts).
  */
-const OPEN_PATHS = new Set(['/health', '/health/live', '/health/ready']);
 const BACKEND_ACTION = /^\/api\/backends\/([^/]+)\/(drain|undrain|weight)$/;
 
-function isCrossOrigin(req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return false;
-  try {
-    return new URL(origin).host !== req.headers.host;
-  } catch {
-    return true; // "null" and other opaque origins
-  }
-}
-
 export function createAdminServer(options: AdminOptions, deps: AdminDeps): Server {
-  const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
-  const isAuthorised = (req: IncomingMessage): boolean => {
-    if (expected === undefined) return true;
-    const given = Buffer.from(req.headers.authorization ?? '');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  };
+  const guard = createAdminGuard(options);
   const assets = loadDashboardAssets();
-  return createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const isOpen = OPEN_PATHS.has(path);
+    const misdirected = ANY_HOST_PATHS.has(path) ? undefined : guard.misdirected(req);
+    if (misdirected !== undefined) return sendProblem(res, Errors.adminMisdirected, misdirected);
     const asset = req.method === 'GET' || req.method === 'HEAD' ? assets.get(path) : undefined;
     if (asset !== undefined) return sendAsset(req, res, asset);
     // a browser sends Origin with a cross-site POST: without a token, any page the operator has
     // open could otherwise drain backends through the loopback admin port
-    if (req.method !== 'GET' && req.method !== 'HEAD' && isCrossOrigin(req)) {
-      return sendProblem(res, 403, 'SIBYL_ERR_ADMIN_CROSS_ORIGIN', 'cross-origin requests to the admin API are refused');
-    }
-    if (!OPEN_PATHS.has(path) && !isAuthorised(req)) {
+    if (guard.isCrossOrigin(req)) return sendProblem(res, Errors.adminCrossOrigin);
+    if (!isOpen && !guard.isAuthorised(req)) {
       res.setHeader('www-authenticate', 'Bearer');
-      return sendProblem(res, 401, 'SIBYL_ERR_ADMIN_UNAUTHORISED', 'a valid bearer token is required');
+      return sendProblem(res, Errors.adminUnauthorised);
     }
-    route(req, res, path, options, deps).catch((err: unknown) => {
-      deps.logger.error({ err }, 'admin request failed');
-      if (!res.headersSent) sendProblem(res, 500, 'SIBYL_ERR_INTERNAL', 'internal error');
-    });
+    route(req, res, path, options, deps).catch((err: unknown) => failed(err, res, deps));
+  };
+  return createServer((req, res) => {
+    try {
+      serve(req, res);
+    } catch (err) {
+      failed(err, res, deps);
+    }
   });
+}
+
+/** A bug in an admin endpoint: 500 for that request, logged and counted; the listener keeps serving. */
+function failed(err: unknown, res: ServerResponse, deps: AdminDeps): void {
+  deps.internalErrors.inc({ site: 'admin' });
+  deps.logger.error({ err, site: 'admin' }, 'internal error contained: the admin request was answered 500');
+  if (res.writableEnded) return;
+  if (res.headersSent) return void res.destroy();
+  sendProblem(res, Errors.internal);
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, path: string, options: AdminOptions, deps: AdminDeps): Promise<void> {
@@ -106,7 +112,7 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
     try {
       name = decodeURIComponent(action[1] ?? '');
     } catch {
-      return sendProblem(res, 400, 'SIBYL_ERR_ADMIN_BAD_REQUEST', 'the backend name is not valid percent-encoding');
+      return sendProblem(res, Errors.adminBadRequest, 'the backend name is not valid percent-encoding');
     }
     const verb = action[2];
     let result;
@@ -114,26 +120,26 @@ async function route(req: IncomingMessage, res: ServerResponse, path: string, op
       const body = await readJsonBody(req, res);
       if (body === undefined) return;
       const weight = (body as { weight?: unknown } | null)?.weight;
-      if (typeof weight !== 'number') return sendProblem(res, 400, 'SIBYL_ERR_ADMIN_BAD_REQUEST', 'body must be {"weight": <integer 0..10000>}');
+      if (typeof weight !== 'number') return sendProblem(res, Errors.adminBadRequest, 'body must be {"weight": <integer 0..10000>}');
       result = runtime.setWeight(name, weight);
     } else {
       result = verb === 'drain' ? runtime.drain(name) : runtime.undrain(name);
     }
-    if (!result.ok) return sendProblem(res, result.status, result.status === 404 ? 'SIBYL_ERR_ADMIN_NOT_FOUND' : 'SIBYL_ERR_ADMIN_BAD_REQUEST', result.message);
+    if (!result.ok) return sendRefusal(res, result);
     return sendJson(res, 200, result.backend);
   }
-  sendProblem(res, 404, 'SIBYL_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${method} ${path}`);
+  sendProblem(res, Errors.adminNotFound, `no admin endpoint ${method} ${path}`);
 }
 
 async function modelRoutes(req: IncomingMessage, res: ServerResponse, path: string, method: string, deps: AdminDeps): Promise<void> {
   const retry = deps.runtime.retry;
-  if (retry === undefined) return sendProblem(res, 404, 'SIBYL_ERR_ADMIN_MODEL_DISABLED', 'retry intelligence is disabled ([telemetry] enabled = false)');
+  if (retry === undefined) return sendProblem(res, Errors.adminModelDisabled);
   if (path === '/api/model' && method === 'GET') return sendJson(res, 200, retry.report());
-  if (path !== '/predict_retry' || method !== 'POST') return sendProblem(res, 405, 'SIBYL_ERR_ADMIN_METHOD', `${method} is not allowed on ${path}`);
+  if (path !== '/predict_retry' || method !== 'POST') return sendProblem(res, Errors.adminMethod, `${method} is not allowed on ${path}`);
   const body = await readJsonBody(req, res);
   if (body === undefined) return;
   const parsed = parsePredictBody(body);
-  if (!parsed.ok) return sendJson(res, 400, { error: `${parsed.field}: ${parsed.message}`, code: 'SIBYL_ERR_PREDICT_BAD_INPUT', field: parsed.field });
+  if (!parsed.ok) return sendProblem(res, Errors.predictBadInput, `${parsed.field}: ${parsed.message}`, { field: parsed.field });
   const m = deps.runtime.config.model;
   const thresholds = { routeBackup: m.routeBackupThreshold, circuitBreak: m.circuitBreakThreshold };
   const modelVersion = retry.model.version;

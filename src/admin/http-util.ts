@@ -1,4 +1,9 @@
+// The admin listener's one place where errors become HTTP: an error of the catalogue (core/errors.ts)
+// as its status and a JSON body {error, code, ...}, and a refused runtime command (its domain reason)
+// as the catalogue error that reason stands for.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Errors, errorFields, type ErrorSpec } from '../core/errors.ts';
+import type { Refusal, Refused } from '../runtime/command-result.ts';
 
 const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
@@ -9,8 +14,23 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, in
   res.end(body);
 }
 
-export function sendProblem(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { error: message, code });
+/** `message` says more than the catalogue's (which object, which field); `extra` adds fields to the body. */
+export function sendProblem(res: ServerResponse, spec: ErrorSpec, message?: string, extra?: Record<string, unknown>): void {
+  sendJson(res, spec.status, { ...errorFields(spec, message), ...extra });
+}
+
+const REFUSALS: Record<Refusal, ErrorSpec> = {
+  'unknown-backend': Errors.adminNotFound,
+  'unknown-rollout': Errors.adminNotFound,
+  'unknown-blue-green': Errors.adminNotFound,
+  'invalid-weight': Errors.adminBadRequest,
+  'invalid-transition': Errors.adminConflict,
+  'smoke-failed': Errors.smokeFailed,
+};
+
+/** A runtime command that refused: its reason's status and code, its message. */
+export function sendRefusal(res: ServerResponse, refusal: Refused, extra?: Record<string, unknown>): void {
+  sendProblem(res, REFUSALS[refusal.reason], refusal.message, extra);
 }
 
 /** Reads a small JSON body; undefined (and a 400/413 already sent) when it is not valid. */
@@ -20,7 +40,7 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse): P
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > MAX_ADMIN_BODY_BYTES) {
-      sendProblem(res, 413, 'SIBYL_ERR_ADMIN_BODY_TOO_LARGE', `admin request bodies are limited to ${MAX_ADMIN_BODY_BYTES} bytes`);
+      sendProblem(res, Errors.adminBodyTooLarge, `admin request bodies are limited to ${MAX_ADMIN_BODY_BYTES} bytes`);
       return undefined;
     }
     chunks.push(chunk);
@@ -28,7 +48,7 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse): P
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    sendProblem(res, 400, 'SIBYL_ERR_ADMIN_BAD_JSON', 'the request body is not valid JSON');
+    sendProblem(res, Errors.adminBadJson, 'the request body is not valid JSON');
     return undefined;
   }
 }

@@ -7,10 +7,12 @@
 // share (rate limits, retry model), relays worker 0's active health checks to the others,
 // forwards SIGHUP, and on SIGTERM drains every worker.
 import cluster, { type Worker } from 'node:cluster';
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { fnv1a32 } from '../core/hash.ts';
+import { Errors } from '../core/errors.ts';
+import { ANY_HOST_PATHS, createAdminGuard, type AdminGuard } from '../admin/admin-guard.ts';
+import { sendProblem } from '../admin/http-util.ts';
 import { parseHostPort } from '../core/address.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
@@ -38,9 +40,14 @@ interface Answer {
   readonly body: Buffer;
 }
 
+/**
+ * To a worker's private admin listener. The primary checked Host and Origin against its own listener;
+ * the worker sees a request to itself (its own Host, no Origin) and checks the token.
+ */
 function forward(port: number, req: IncomingMessage, body: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const headers = { ...req.headers, connection: 'close' };
+    const { origin: _origin, ...rest } = req.headers;
+    const headers = { ...rest, host: `127.0.0.1:${port}`, connection: 'close' };
     const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -84,10 +91,14 @@ export class ClusterPrimary {
   #listener: TcpServer | undefined;
   /** What the workers share: their rate limits and their retry model (one per machine). */
   readonly #store = createMemorySharedState(systemClock);
+  /** Host, Origin and token checks of the admin listener; the primary's config is the one it started with. */
+  readonly #guard: AdminGuard;
 
   constructor(config: Config) {
     this.#config = config;
     this.#logger = createLogger(config.log.level);
+    const listenHost = parseHostPort(config.admin.listenAddress)?.host ?? '127.0.0.1';
+    this.#guard = createAdminGuard({ token: config.admin.token, listenHost, allowedHosts: () => config.admin.allowedHosts });
   }
 
   async start(count: number): Promise<void> {
@@ -197,7 +208,7 @@ export class ClusterPrimary {
     const server = createServer((req, res) => {
       this.#route(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, 'admin request failed');
-        if (!res.headersSent) sendJson(res, 502, { error: 'a worker did not answer', code: 'SIBYL_ERR_ADMIN_WORKER' });
+        if (!res.headersSent) sendProblem(res, Errors.adminWorkerFailed);
       });
     });
     this.#admin = server;
@@ -210,13 +221,6 @@ export class ClusterPrimary {
     });
   }
 
-  #isAuthorised(req: IncomingMessage): boolean {
-    const token = this.#config.admin.token;
-    if (token === undefined) return true;
-    const expected = Buffer.from(`Bearer ${token}`);
-    const given = Buffer.from(req.headers.authorization ?? '');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -226,20 +230,24 @@ export class ClusterPrimary {
       const isReady = !this.#isStopping && ready.length === this.#slots.size;
       return sendJson(res, isReady ? 200 : 503, { status: isReady ? 'ready' : 'not ready', isReady, workers: this.#slots.size, readyWorkers: ready.length });
     }
+    // the probes, /health and /predict_retry answer any Host; the rest is guarded here as in a worker
+    const misdirected = ANY_HOST_PATHS.has(path) ? undefined : this.#guard.misdirected(req);
+    if (misdirected !== undefined) return sendProblem(res, Errors.adminMisdirected, misdirected);
+    if (this.#guard.isCrossOrigin(req)) return sendProblem(res, Errors.adminCrossOrigin);
     if (req.method === 'GET' && this.#config.metrics.enabled && path === this.#config.metrics.path) {
-      if (!this.#isAuthorised(req)) {
+      if (!this.#guard.isAuthorised(req)) {
         res.setHeader('www-authenticate', 'Bearer');
-        return sendJson(res, 401, { error: 'a valid bearer token is required', code: 'SIBYL_ERR_ADMIN_UNAUTHORISED' });
+        return sendProblem(res, Errors.adminUnauthorised);
       }
       const { text, contentType } = await aggregateMetrics(await this.#collectMetrics());
       res.writeHead(200, { 'content-type': contentType });
       return void res.end(text);
     }
     const body = await readBody(req);
-    if (body === undefined) return sendJson(res, 413, { error: 'admin request body too large', code: 'SIBYL_ERR_ADMIN_BODY_TOO_LARGE' });
+    if (body === undefined) return sendProblem(res, Errors.adminBodyTooLarge, `admin request bodies are limited to ${MAX_ADMIN_BODY_BYTES} bytes`);
     const targets = TO_ALL.test(path) && req.method !== 'GET' ? ready : ready.slice(0, 1);
     const ports = targets.map((s) => s.adminPort).filter((p): p is number => p !== undefined);
-    if (ports.length === 0) return sendJson(res, 503, { error: 'no worker is ready', code: 'SIBYL_ERR_ADMIN_WORKER' });
+    if (ports.length === 0) return sendProblem(res, Errors.adminNoWorker);
     // every worker applies it; the first one's answer stands for all
     const answers = await Promise.all(ports.map((p) => forward(p, req, body)));
     const first = answers[0] as Answer;

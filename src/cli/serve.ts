@@ -3,6 +3,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { ClusterPrimary } from './cluster-primary.ts';
+import { handleFatalErrors } from './fatal-errors.ts';
 import { healthProbeSharing, primaryProxyAddress, serveAsWorker, workerConfig, workersStore } from './cluster-worker.ts';
 import type { Config } from '../config/schema.ts';
 import { loadConfigOrExit } from './load-or-exit.ts';
@@ -15,7 +16,7 @@ export interface ShutdownHooks {
 
 export function exitAfterShutdown(instance: Instance, hardLimitMs: number, hooks: ShutdownHooks = {}): void {
   let isStopping = false;
-  const stop = (signal: string): void => {
+  const stop = (reason: string, exitCode: number): void => {
     if (isStopping) return;
     isStopping = true;
     // a hard upper bound on the whole shutdown (accept_timeout_millis)
@@ -24,16 +25,25 @@ export function exitAfterShutdown(instance: Instance, hardLimitMs: number, hooks
       process.exit(1);
     }, hardLimitMs).unref();
     void Promise.resolve(hooks.beforeDrain?.())
-      .then(() => instance.shutdown(signal))
+      .then(() => instance.shutdown(reason))
       .then(() => hooks.afterDrain?.())
-      .then(() => {
+      .then(
+        () => exitCode,
+        (err: unknown) => {
+          instance.logger.error({ err }, 'shutdown failed');
+          return 1;
+        },
+      )
+      .then((code) => {
         // a log sink that went away (closed pipe) must not keep the process alive
-        setTimeout(() => process.exit(0), 2000).unref();
-        instance.logger.flush(() => process.exit(0));
+        setTimeout(() => process.exit(code), 2000).unref();
+        instance.logger.flush(() => process.exit(code));
       });
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM', 0));
+  process.once('SIGINT', () => stop('SIGINT', 0));
+  // a bug no request-scoped boundary contained: drain, then exit non-zero (fatal-errors.ts)
+  handleFatalErrors(process, instance.logger, (origin) => stop(origin, 1));
 }
 
 /**

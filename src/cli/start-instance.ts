@@ -13,6 +13,7 @@ import { watchConfigFile, type ConfigWatcher } from '../config/watch.ts';
 import { createAccessLog } from '../log/access-log.ts';
 import { createLogDestination, createLogger, type Logger } from '../log/logger.ts';
 import { createMetrics } from '../metrics/catalogue.ts';
+import { createFailureBoundary } from '../proxy/failure-boundary.ts';
 import { createPipeline } from '../proxy/pipeline.ts';
 import { ProtocolListener } from '../proxy/listener.ts';
 import { ProxyServer } from '../proxy/server.ts';
@@ -91,13 +92,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   }
   const runtime = new Runtime(config, deps, retry);
   const sharedSync = await startSharedSync(config, { rateLimits: runtime.rateLimits, retry }, deps, options.workersStore);
-  const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining });
+  const boundary = createFailureBoundary({ metrics, logger, requestIdHeader: () => runtime.current.settings.requestIdHeader });
+  const pipeline = createPipeline({ runtime, metrics, logger, accessLog, rng: mathRng, now: () => performance.now(), isDraining: () => proxy.isDraining, boundary });
   const protocols = new ProtocolListener(listenerOptionsFrom(config), { metrics, logger, requestIdHeader: () => runtime.current.settings.requestIdHeader });
   if (config.proxy.kind === 'http') await protocols.prepare();
   const proxy =
     config.proxy.kind === 'tcp'
       ? new TcpProxyServer({ runtime, metrics, logger })
-      : new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }), createServer: protocols.createServer });
+      : new ProxyServer({ runtime, metrics, boundary, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }), createServer: protocols.createServer });
 
   let reloading: Promise<ReloadResult> | undefined;
   const reload = async (): Promise<ReloadResult> => {
@@ -123,8 +125,8 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   let adminAddress: { host: string; port: number } | undefined;
   if (config.admin.enabled) {
     admin = createAdminServer(
-      { token: config.admin.token, metricsPath: config.metrics.enabled ? config.metrics.path : undefined },
-      { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload },
+      { token: config.admin.token, metricsPath: config.metrics.enabled ? config.metrics.path : undefined, listenHost: hostPort(config.admin.listenAddress).host, allowedHosts: () => runtime.config.admin.allowedHosts },
+      { runtime, registry: metrics.registry, logger, listener: () => ({ openConnections: proxy.openConnections, isDraining: proxy.isDraining }), reload: triggerReload, internalErrors: metrics.internalErrors },
     );
     adminAddress = await listenAdmin(admin, config.admin.listenAddress, options.isWorker === true);
   }

@@ -144,6 +144,10 @@ export const adminSchema = z
     enabled: z.boolean().default(true).describe('Run the admin listener (health endpoints, metrics, admin API, dashboard).'),
     listenAddress: address('listen').default('127.0.0.1:9090').describe('Where the admin listener accepts connections.'),
     token: z.string().min(1).optional().describe('Bearer token required by the admin API. Required when `listen_address` is not a loopback address.'),
+    allowedHosts: z
+      .array(z.string().regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~]+)(?::[0-9]{1,5})?$/, { error: 'expected a host name or address, optionally with :port (e.g. "sibyl-admin" or "sibyl-admin:9090")' }))
+      .default([])
+      .describe('Further names the `Host` header of an admin request may give: `"name"` with any port, `"name:port"` with that port only. Without them the admin listener answers only requests whose Host is a loopback name (localhost, 127.0.0.1, [::1]), its listen address or the address the connection arrived on, with its port or none; any other Host gets 421 (a guard against DNS rebinding). The probes (`/health`, `/health/live`, `/health/ready`) and `POST /predict_retry` accept any Host. Add the names it is reached by, e.g. a Compose service or a Kubernetes Service name, or `"localhost:9091"` behind a port mapping. Applied on reload.'),
   })
   .superRefine(
     (a, ctx) => {

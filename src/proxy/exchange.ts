@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { forward, releaseHeld, type AttemptContext, type ResponseFacts } from './forward.ts';
 import { forwardGrpc, isGrpcRequest } from './forward-grpc.ts';
 import { sendError } from './respond.ts';
+import type { FailureBoundary } from './failure-boundary.ts';
 
 /** Backend state read when it was picked, for telemetry. */
 export interface PickState {
@@ -30,6 +31,7 @@ export interface ExchangeDeps {
   readonly rng: Rng;
   readonly now: () => number;
   readonly isDraining: () => boolean;
+  readonly boundary: FailureBoundary;
 }
 
 export interface Exchange {
@@ -113,43 +115,49 @@ export function runExchange(x: Exchange, first: Backend, deps: ExchangeDeps): vo
         holdStatuses: mayRetry ? retry.policy.retryOnStatuses : undefined,
         headersTimeoutMs: retry?.perTryTimeoutMs,
         onDone(outcome, error, cause, facts) {
-          backend.inFlight--;
-          // outcome.latencyMs is what the client waited (queue and earlier attempts included); the
-          // backend's own figures (limiter, EWMAs) take this attempt's time only, or a request that
-          // waited in Sibyl's queue would make its backend look overloaded and keep the limit down
-          const attemptOutcome = { ...outcome, latencyMs: deps.now() - attemptStartMs };
-          releaseSlot(backend, attemptOutcome, error, loadAtStart);
-          if (outcome.errorKind !== ErrorKind.aborted) deps.runtime.recordOutcome(backend, attemptOutcome);
-          const isFailure = error !== undefined || facts.held !== undefined;
-          if (retry === undefined || !isFailure || outcome.errorKind === ErrorKind.aborted) return finish(backend, outcome, error, cause, facts, pickState);
-          if (isClientGone(x.res)) {
-            deps.metrics.retryDecisions.inc({ decision: 'client_gone' });
-            return finish(backend, outcome, error, cause, facts, pickState);
+          // called by undici, which swallows what its handler throws: contained here, or the client
+          // would wait for an answer that never comes
+          try {
+            backend.inFlight--;
+            // outcome.latencyMs is what the client waited (queue and earlier attempts included); the
+            // backend's own figures (limiter, EWMAs) take this attempt's time only, or a request that
+            // waited in Sibyl's queue would make its backend look overloaded and keep the limit down
+            const attemptOutcome = { ...outcome, latencyMs: deps.now() - attemptStartMs };
+            releaseSlot(backend, attemptOutcome, error, loadAtStart);
+            if (outcome.errorKind !== ErrorKind.aborted) deps.runtime.recordOutcome(backend, attemptOutcome);
+            const isFailure = error !== undefined || facts.held !== undefined;
+            if (retry === undefined || !isFailure || outcome.errorKind === ErrorKind.aborted) return finish(backend, outcome, error, cause, facts, pickState);
+            if (isClientGone(x.res)) {
+              deps.metrics.retryDecisions.inc({ decision: 'client_gone' });
+              return finish(backend, outcome, error, cause, facts, pickState);
+            }
+            const decision = decideRetry(
+              {
+                method: x.req.method ?? 'GET',
+                hasIdempotencyKey: x.hasIdempotencyKey,
+                isBodyReplayable: x.isReplayable,
+                isResponseStarted: x.res.headersSent,
+                status: outcome.status,
+                errorKind: outcome.errorKind,
+                retriesSoFar: retries,
+                hasOtherBackend: x.pool.hasOtherThan(tried),
+              },
+              retry.policy,
+              deps.runtime.retryBudget,
+              deps.now(),
+              deps.rng,
+            );
+            deps.metrics.retryDecisions.inc({ decision: decision.shouldRetry ? 'retried' : decision.reason });
+            if (!decision.shouldRetry) return finish(backend, outcome, error, cause, facts, pickState);
+            retries++;
+            setTimeout(deps.boundary.guard('retry', x.res, x.requestId, () => {
+              const next = isClientGone(x.res) ? undefined : x.pool.pickWithCapacity({ hashKey: x.hashKey }, tried);
+              if (next === undefined || tried.includes(next)) return finish(backend, outcome, error, cause, facts, pickState);
+              attempt(next);
+            }), decision.delayMs);
+          } catch (err) {
+            deps.boundary.contain('exchange', err, x.res, x.requestId);
           }
-          const decision = decideRetry(
-            {
-              method: x.req.method ?? 'GET',
-              hasIdempotencyKey: x.hasIdempotencyKey,
-              isBodyReplayable: x.isReplayable,
-              isResponseStarted: x.res.headersSent,
-              status: outcome.status,
-              errorKind: outcome.errorKind,
-              retriesSoFar: retries,
-              hasOtherBackend: x.pool.hasOtherThan(tried),
-            },
-            retry.policy,
-            deps.runtime.retryBudget,
-            deps.now(),
-            deps.rng,
-          );
-          deps.metrics.retryDecisions.inc({ decision: decision.shouldRetry ? 'retried' : decision.reason });
-          if (!decision.shouldRetry) return finish(backend, outcome, error, cause, facts, pickState);
-          retries++;
-          setTimeout(() => {
-            const next = isClientGone(x.res) ? undefined : x.pool.pickWithCapacity({ hashKey: x.hashKey }, tried);
-            if (next === undefined || tried.includes(next)) return finish(backend, outcome, error, cause, facts, pickState);
-            attempt(next);
-          }, decision.delayMs);
         },
       },
       x.headers,

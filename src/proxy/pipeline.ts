@@ -26,6 +26,7 @@ import { upstreamRequestHeaders } from './headers.ts';
 import { createRequestMetrics } from './request-metrics.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendError } from './respond.ts';
+import type { FailureBoundary } from './failure-boundary.ts';
 
 export interface PipelineDeps {
   readonly runtime: Runtime;
@@ -35,12 +36,15 @@ export interface PipelineDeps {
   readonly rng: Rng;
   readonly now: () => number;
   readonly isDraining: () => boolean;
+  /** Where an exception of a phase becomes that request's 500 (failure-boundary.ts). */
+  readonly boundary: FailureBoundary;
 }
 
 const LIMIT_LABELS = new Map<ErrorSpec, string>([
   [Errors.urlTooLong, 'url_length'],
   [Errors.bodyTooLarge, 'body_size'],
   [Errors.badRequest, 'bad_request'],
+  [Errors.badHost, 'bad_host'],
   [Errors.forbiddenProxy, 'not_a_proxy'],
 ]);
 
@@ -104,11 +108,11 @@ function readWholeBody(req: IncomingMessage, then: (body: Buffer) => void): void
 }
 
 export function createPipeline(deps: PipelineDeps) {
-  const { runtime, metrics, logger, accessLog, rng, now, isDraining } = deps;
+  const { runtime, metrics, logger, accessLog, rng, now, isDraining, boundary } = deps;
   const requestMetrics = createRequestMetrics(metrics);
 
   const NO_RESPONSE_FACTS: ResponseFacts = { bytesOut: 0, retryAfterSec: undefined, held: undefined };
-  const exchangeDeps = { runtime, metrics, rng, now, isDraining };
+  const exchangeDeps = { runtime, metrics, rng, now, isDraining, boundary };
   const coalescer = new Coalescer();
 
   function record(req: IncomingMessage, s: ProxySettings, requestId: string, backend: Backend | undefined, outcome: Outcome, cause: unknown, attempt: AttemptStart | undefined, facts: ResponseFacts, pickState: PickState | undefined): void {
@@ -167,7 +171,16 @@ export function createPipeline(deps: PipelineDeps) {
     const generation = runtime.current; // read once: the request finishes on this generation
     const s = generation.settings;
     const requestId = requestIdFrom(req.headers[s.requestIdHeader]);
-    const accepted: Accepted = { req, res, generation, requestId, startMs, clientIp: clientIpOf(req) };
+    try {
+      accept({ req, res, generation, requestId, startMs, clientIp: clientIpOf(req) });
+    } catch (err) {
+      boundary.contain('handler', err, res, requestId);
+    }
+  }
+
+  function accept(accepted: Accepted): void {
+    const { req, res, generation, requestId, startMs } = accepted;
+    const s = generation.settings;
     runtime.tally.clientRequests++;
 
     const admissionError = checkRequest(req, s);
@@ -176,7 +189,7 @@ export function createPipeline(deps: PipelineDeps) {
     const contentLength = req.headers['content-length'];
     // a small body is part of what was asked: read it before the pick, as the replay buffer would
     if (hashLimit >= 0 && contentLength !== undefined && Number(contentLength) <= hashLimit && hasRequestBody(req)) {
-      return readWholeBody(req, (body) => admit(accepted, body));
+      return readWholeBody(req, boundary.guard('body', res, requestId, (body: Buffer) => admit(accepted, body)));
     }
     admit(accepted, undefined);
   }
@@ -209,7 +222,7 @@ export function createPipeline(deps: PipelineDeps) {
     const coalescing = s.coalescing;
     if (coalescing !== undefined && attempt !== undefined && isCoalescable(req, coalescing.idempotencyKeyHeader)) {
       const key = `${attempt.clientKey}\0${attempt.fingerprint}`;
-      if (coalescer.join(key, (copy) => answerFromCopy(ctx, copy), coalescing.maxWaiters)) return;
+      if (coalescer.join(key, boundary.guard('coalesce', res, requestId, (copy: CopiedResponse | undefined) => answerFromCopy(ctx, copy)), coalescing.maxWaiters)) return;
       coalescer.lead(key, res, coalescing.maxBodyBytes);
     }
     route(ctx);
@@ -251,16 +264,22 @@ export function createPipeline(deps: PipelineDeps) {
     const cancel = runtime.admission.enqueue(
       {
         tryStart() {
-          const backend = pickFor(ctx.pool, ctx.hashKey, ctx.avoidBackendId);
-          if (backend === undefined) return false;
-          isStarted = true;
-          start(ctx, backend);
+          try {
+            const backend = pickFor(ctx.pool, ctx.hashKey, ctx.avoidBackendId);
+            if (backend === undefined) return false;
+            isStarted = true;
+            start(ctx, backend);
+          } catch (err) {
+            // called while another request finishes: this request's bug stays this request's
+            isStarted = true;
+            boundary.contain('queue', err, res, requestId);
+          }
           return true;
         },
-        onExpired() {
+        onExpired: boundary.guard('queue', res, requestId, () => {
           metrics.shed.inc({ reason: 'deadline' });
           reject(req, res, s, requestId, Errors.shed, startMs, attempt);
-        },
+        }),
       },
       runtime.queueDeadlineMs(ctx.pool),
     );
@@ -269,12 +288,12 @@ export function createPipeline(deps: PipelineDeps) {
       return reject(req, res, s, requestId, Errors.shed, startMs, attempt);
     }
     // a client that leaves while queued is dropped at once: no work is done for nobody
-    res.once('close', () => {
+    res.once('close', boundary.guard('queue', res, requestId, () => {
       if (isStarted || res.writableFinished) return;
       cancel();
       metrics.queueAbandoned.inc();
       runtime.observeClientGaveUp(now() - startMs, attempt?.clientKey ?? ctx.clientIp, ctx.pool.fastestLatencyMs);
-    });
+    }));
   }
 
   /** forward onwards, with a backend whose slot (when load shedding is on) is already taken. */
@@ -315,7 +334,7 @@ export function createPipeline(deps: PipelineDeps) {
       return runExchange({ ...exchange, body, isReplayable: false }, backend, exchangeDeps);
     }
     // a small body that a retry or a shadow copy needs is read whole first (a capped buffer)
-    readWholeBody(req, (body) => sendBuffered(body, isReplayBuffered));
+    readWholeBody(req, boundary.guard('body', res, requestId, (body: Buffer) => sendBuffered(body, isReplayBuffered)));
   }
 
   return handleRequest;

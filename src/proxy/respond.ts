@@ -3,10 +3,10 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import type { ErrorSpec } from '../core/errors.ts';
+import { errorFields, type ErrorSpec } from '../core/errors.ts';
 
 export function errorBody(spec: ErrorSpec, requestId: string): string {
-  return JSON.stringify({ error: spec.message, code: spec.code, requestId });
+  return JSON.stringify({ ...errorFields(spec), requestId });
 }
 
 export function sendError(res: ServerResponse, spec: ErrorSpec, requestId: string, requestIdHeader: string, extraHeaders?: Record<string, string>): void {

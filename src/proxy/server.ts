@@ -12,8 +12,10 @@ import type { ServerFactory } from './listener.ts';
 import { ConnectionsPerIp } from '../protect/connections-per-ip.ts';
 import { requestIdFrom } from './request-id.ts';
 import { sendError, sendRawError } from './respond.ts';
+import type { FailureBoundary } from './failure-boundary.ts';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+/** A handler may return a promise: its rejection is contained like a synchronous throw. */
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 type UpgradeHandler = (req: IncomingMessage, socket: Socket, head: Buffer) => void;
 
 function clientErrorSpec(code: string | undefined): { spec: ErrorSpec; limit: string } {
@@ -35,15 +37,18 @@ export class ProxyServer {
   #openConnections = 0;
   readonly #perIp = new ConnectionsPerIp();
   #isDraining = false;
+  readonly #boundary: FailureBoundary;
 
-  constructor(deps: { runtime: Runtime; metrics: Metrics; handler: Handler; upgrade: UpgradeHandler; createServer?: ServerFactory }) {
+  constructor(deps: { runtime: Runtime; metrics: Metrics; boundary: FailureBoundary; handler: Handler; upgrade: UpgradeHandler; createServer?: ServerFactory }) {
     this.#metrics = deps.metrics;
     this.#runtime = deps.runtime;
+    this.#boundary = deps.boundary;
     const s = deps.runtime.current.settings;
     const handler = deps.handler;
     // HTTPS, HTTP/2 and h2c listeners come from the factory (listener.ts); same options, same handler
     this.#server = (deps.createServer ?? createServer)({
       maxHeaderSize: s.maxHeaderBytes,
+      // Node's own Host check answers without Sibyl's error body: admission.ts checks Host instead
       requireHostHeader: false,
       joinDuplicateHeaders: false,
       // only WebSocket upgrades are tunnelled; any other Upgrade (h2c) is ignored and served as
@@ -55,7 +60,7 @@ export class ProxyServer {
     }, (req, res) => {
       // during drain every response says Connection: close so keep-alive clients move on
       if (this.#isDraining) res.shouldKeepAlive = false;
-      handler(req, res);
+      this.#handle(handler, req, res);
     });
     this.applySettings(s);
     this.#server.on('connection', (socket: Socket) => {
@@ -71,16 +76,51 @@ export class ProxyServer {
     });
     // beyond max_connections Node refuses the socket at accept; 'drop' lets us count it
     this.#server.on('drop', () => this.#metrics.connectionsRejected.inc());
-    this.#server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.#onClientError(err, socket));
-    this.#server.on('upgrade', deps.upgrade);
-    this.#server.on('connect', (req: IncomingMessage, socket: Socket) => {
-      this.#metrics.limitRejections.inc({ limit: 'not_a_proxy' });
-      const settings = this.#runtime.current.settings;
-      const requestId = requestIdFrom(req.headers[settings.requestIdHeader]);
-      // an HTTP/2 CONNECT (listener.ts) comes with its stream's response, not a socket
-      if (req.httpVersionMajor === 2) return sendError(socket as unknown as ServerResponse, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
-      sendRawError(socket, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
+    this.#server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+      try {
+        this.#onClientError(err, socket);
+      } catch (bug) {
+        this.#boundary.containSocket('client_error', bug, socket, undefined);
+      }
     });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      try {
+        deps.upgrade(req, socket, head);
+      } catch (err) {
+        this.#boundary.containSocket('upgrade', err, socket, undefined);
+      }
+    });
+    this.#server.on('connect', (req: IncomingMessage, socket: Socket) => {
+      try {
+        this.#onConnect(req, socket);
+      } catch (err) {
+        this.#boundary.containSocket('connect', err, socket, undefined);
+      }
+    });
+  }
+
+  /** The request-scoped failure boundary around the whole handler (failure-boundary.ts). */
+  #handle(handler: Handler, req: IncomingMessage, res: ServerResponse): void {
+    try {
+      const done = handler(req, res);
+      if (done instanceof Promise) done.catch((err: unknown) => this.#boundary.contain('handler', err, res, this.#requestIdOf(req)));
+    } catch (err) {
+      this.#boundary.contain('handler', err, res, this.#requestIdOf(req));
+    }
+  }
+
+  /** The pipeline contains its phases with the request's own id; this outer boundary knows the client's at best. */
+  #requestIdOf(req: IncomingMessage): string {
+    return requestIdFrom(req.headers[this.#runtime.current.settings.requestIdHeader]);
+  }
+
+  #onConnect(req: IncomingMessage, socket: Socket): void {
+    this.#metrics.limitRejections.inc({ limit: 'not_a_proxy' });
+    const settings = this.#runtime.current.settings;
+    const requestId = requestIdFrom(req.headers[settings.requestIdHeader]);
+    // an HTTP/2 CONNECT (listener.ts) comes with its stream's response, not a socket
+    if (req.httpVersionMajor === 2) return sendError(socket as unknown as ServerResponse, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
+    sendRawError(socket, Errors.forbiddenProxy, requestId, settings.requestIdHeader);
   }
 
   get openConnections(): number {

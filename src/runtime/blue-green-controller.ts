@@ -7,6 +7,7 @@ import type { RuntimeDeps } from './deps.ts';
 import type { Generation } from './generation.ts';
 import type { StateStore } from './state-file.ts';
 import type { TrafficControl } from './traffic-control.ts';
+import { refused, type Refused } from './command-result.ts';
 
 const SECTION = 'blueGreen';
 
@@ -26,7 +27,7 @@ export interface SmokeResult {
 
 export type SwitchResult =
   | { ok: true; pair: ReturnType<BlueGreenController['view']>; smoke: readonly SmokeResult[] }
-  | { ok: false; status: number; message: string; smoke?: readonly SmokeResult[] };
+  | (Refused & { smoke?: readonly SmokeResult[] });
 
 export class BlueGreenController {
   readonly #deps: RuntimeDeps;
@@ -86,7 +87,7 @@ export class BlueGreenController {
    */
   async switchTo(name: string, to: Side | undefined, skipSmoke: boolean): Promise<SwitchResult> {
     const pair = this.#pairs.get(name);
-    if (pair === undefined) return { ok: false, status: 404, message: `no blue-green pair named ${JSON.stringify(name)}` };
+    if (pair === undefined) return refused('unknown-blue-green', `no blue-green pair named ${JSON.stringify(name)}`);
     const target = to ?? otherSide(pair.active);
     if (target === pair.active) return { ok: true, pair: this.view(pair), smoke: [] };
     let smoke: SmokeResult[] = [];
@@ -96,12 +97,12 @@ export class BlueGreenController {
         this.#deps.metrics.blueGreenSwitches.inc({ name, result: 'smoke_failed' });
         this.#deps.logger.warn({ blueGreen: name, to: target, smoke }, `blue-green ${name}: smoke check of ${target} failed; no switch`);
         const message = smoke.length === 0 ? `the ${target} pool has no eligible backend` : `smoke check of ${target} failed`;
-        return { ok: false, status: 409, message, smoke };
+        return { ...refused('smoke-failed', message), smoke };
       }
     }
     // the pair may have been reconfigured while the smoke check ran
     const current = this.#pairs.get(name);
-    if (current === undefined) return { ok: false, status: 404, message: `no blue-green pair named ${JSON.stringify(name)}` };
+    if (current === undefined) return refused('unknown-blue-green', `no blue-green pair named ${JSON.stringify(name)}`);
     current.lastSwitch = { atIso: new Date().toISOString(), from: current.active, to: target, by: 'admin' };
     current.active = target;
     this.#deps.metrics.blueGreenSwitches.inc({ name, result: 'switched' });

@@ -107,7 +107,7 @@ test('operator commands: pause holds the step, resume continues, abort ends it; 
   assert.equal(controller.find('r')?.step, 1, 'paused: no progress');
   assert.deepEqual(traffic.diversions.get('default'), { canary: 'v2', share: 0.2 }, 'paused keeps its share');
   const again = controller.command('r', 'pause');
-  assert.deepEqual(again, { ok: false, status: 409, message: 'cannot pause a rollout that is paused' });
+  assert.deepEqual(again, { ok: false, reason: 'invalid-transition', message: 'cannot pause a rollout that is paused' });
   assert.equal(controller.command('r', 'resume').ok, true);
   for (let i = 0; i < 5; i++) interval(20);
   assert.equal(controller.find('r')?.step, 2, 'held 10 s before the pause and 50 s after');

@@ -9,6 +9,7 @@ import type { RuntimeDeps } from './deps.ts';
 import { EventRing } from './event-ring.ts';
 import type { StateStore } from './state-file.ts';
 import type { Diversion, TrafficControl } from './traffic-control.ts';
+import { refused, type Refused } from './command-result.ts';
 
 const SECTION = 'rollouts';
 const EVENTS_KEPT = 100;
@@ -28,7 +29,7 @@ interface LiveRollout {
   readonly events: EventRing<RolloutEntry>;
 }
 
-export type RolloutCommandResult = { ok: true; rollout: ReturnType<RolloutController['view']> } | { ok: false; status: number; message: string };
+export type RolloutCommandResult = { ok: true; rollout: ReturnType<RolloutController['view']> } | Refused;
 
 export function rolloutSpecOf(r: RolloutConfig): RolloutSpec {
   return {
@@ -133,9 +134,9 @@ export class RolloutController {
 
   command(name: string, cmd: RolloutCommand): RolloutCommandResult {
     const live = this.#rollouts.get(name);
-    if (live === undefined) return { ok: false, status: 404, message: `no rollout named ${JSON.stringify(name)}` };
+    if (live === undefined) return refused('unknown-rollout', `no rollout named ${JSON.stringify(name)}`);
     const transition = command(live.spec, live.state, cmd);
-    if (transition === undefined) return { ok: false, status: 409, message: `cannot ${cmd} a rollout that is ${live.state.phase}` };
+    if (transition === undefined) return refused('invalid-transition', `cannot ${cmd} a rollout that is ${live.state.phase}`);
     if (cmd === 'resume') {
       // the paused time does not count, and its traffic is not analysed
       live.lastTickMs = this.#deps.clock.now();

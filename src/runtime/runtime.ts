@@ -21,6 +21,7 @@ import { createConcurrencyLimiter, DEFAULT_LIMITER_OPTIONS } from '../protect/co
 import { PatienceEstimator } from '../protect/patience.ts';
 import { MetastabilityDetector, type StormReport } from '../protect/metastability-detector.ts';
 import { EventLoopLag } from './event-loop-lag.ts';
+import { refused, type Refused } from './command-result.ts';
 
 export type { RuntimeDeps };
 
@@ -37,7 +38,7 @@ const STORM_TICK_MS = 1000;
 /** Deposits older than this no longer fund retries (Finagle's default TTL). */
 const BUDGET_TTL_MS = 10_000;
 
-export type CommandResult = { ok: true; backend: ReturnType<Backend['toJSON']> } | { ok: false; status: number; message: string };
+export type CommandResult = { ok: true; backend: ReturnType<Backend['toJSON']> } | Refused;
 
 export class Runtime {
   readonly #deps: RuntimeDeps;
@@ -246,7 +247,7 @@ export class Runtime {
 
   setWeight(name: string, weight: number): CommandResult {
     if (!Number.isInteger(weight) || weight < 0 || weight > 10000) {
-      return { ok: false, status: 400, message: 'weight must be an integer from 0 to 10000' };
+      return refused('invalid-weight', 'weight must be an integer from 0 to 10000');
     }
     return this.#command(name, (b) => {
       b.weight = weight;
@@ -350,7 +351,7 @@ export class Runtime {
 
   #command(name: string, change: (b: Backend) => void): CommandResult {
     const backend = this.#generation.findBackend(name);
-    if (backend === undefined) return { ok: false, status: 404, message: `no backend named ${JSON.stringify(name)}` };
+    if (backend === undefined) return refused('unknown-backend', `no backend named ${JSON.stringify(name)}`);
     change(backend);
     this.#deps.metrics.backendDraining.set({ backend: backend.id }, backend.isDraining ? 1 : 0);
     this.#generation.invalidate();

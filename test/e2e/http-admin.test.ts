@@ -2,6 +2,7 @@
 // goes, bad input changing nothing, bearer-token protection, and /health/detailed.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
 import { backendsToml, startTestBackend, type TestBackend } from '../helpers/backends.ts';
 import { httpToml, until } from '../helpers/http-fixture.ts';
@@ -26,6 +27,21 @@ async function admin(sibyl: SibylProcess, method: string, path: string, options:
   const res = await request(`${sibyl.adminUrl}${path}`, { method: method as 'GET', headers, body: options.body });
   const text = await res.body.text();
   return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
+}
+
+/** An admin request with exactly the given headers (Host included), as a browser after DNS rebinding would send it. */
+function rawAdmin(sibyl: SibylProcess, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const url = new URL(sibyl.adminUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, setHost: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Sends n sequential requests through the proxy; returns how many each backend received. */
@@ -126,6 +142,29 @@ describe('admin API without a token (loopback)', { timeout: 60_000 }, () => {
     assert.equal(backends.backends.find((b) => b.name === 'a')?.isDraining, false);
   });
 
+  test('DNS rebinding: a Host that does not name the listener gets 421 on every endpoint but the probes and /predict_retry, and changes nothing', async () => {
+    const port = new URL(sibyl.adminUrl).port;
+    const evil = `evil.example:${port}`;
+    // the attacker's page, once evil.example resolves to 127.0.0.1: same origin as far as the browser knows
+    const drain = await rawAdmin(sibyl, 'POST', '/api/backends/a/drain', { host: evil, origin: `http://${evil}` });
+    assert.equal(drain.status, 421, JSON.stringify(drain.json));
+    assert.equal(drain.json.code, 'SIBYL_ERR_ADMIN_MISDIRECTED');
+    assert.match(String(drain.json.error), /allowed_hosts/);
+    for (const [method, path] of [['GET', '/api/config'], ['GET', '/api/backends'], ['GET', '/metrics'], ['GET', '/health/detailed'], ['GET', '/'], ['GET', '/api/model'], ['POST', '/api/reload']]) {
+      assert.equal((await rawAdmin(sibyl, method!, path!, { host: evil })).status, 421, `${method} ${path}`);
+    }
+    assert.equal((await rawAdmin(sibyl, 'GET', '/api/backends', { host: 'localhost:1' })).status, 421, 'a loopback name with another port');
+    for (const path of ['/health', '/health/live', '/health/ready']) assert.equal((await rawAdmin(sibyl, 'GET', path, { host: evil })).status, 200, path);
+    // the prediction API changes nothing and shows no config: NGINX and HAProxy call it by their upstream's name
+    assert.equal((await rawAdmin(sibyl, 'POST', '/predict_retry', { host: 'sibyl_predict', 'content-type': 'application/json', 'content-length': '2' }, '{}')).status, 400, 'reached (a body without status_code is bad input)');
+    assert.deepEqual(await spread(sibyl, [a, b], 10), { a: 5, b: 5 }, 'nothing was drained');
+
+    // the names of the listener itself
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, 'localhost', `LOCALHOST:${port}`]) {
+      assert.equal((await rawAdmin(sibyl, 'GET', '/api/backends', { host })).status, 200, host);
+    }
+  });
+
   test('bad input is refused and changes nothing', async () => {
     const stateBefore = controlled(await listed());
     const cases: [string, string, string | undefined, number, string][] = [
@@ -186,7 +225,7 @@ describe('admin API with [admin] token', { timeout: 60_000 }, () => {
       ['POST', '/api/reload'],
     ];
     for (const [method, path] of protectedPaths) {
-      for (const authorization of [undefined, 'Bearer wrong', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, TOKEN]) {
+      for (const authorization of [undefined, 'Bearer wrong', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, TOKEN, `Bearer${TOKEN}`, `Bearer  ${TOKEN.toUpperCase()}`]) {
         const res = await request(`${sibyl.adminUrl}${path}`, { method: method as 'GET', headers: authorization === undefined ? {} : { authorization } });
         const text = await res.body.text();
         assert.equal(res.statusCode, 401, `${method} ${path} with ${authorization ?? 'no'} authorization`);
@@ -205,6 +244,12 @@ describe('admin API with [admin] token', { timeout: 60_000 }, () => {
       const body = await ok.body.text();
       assert.equal(ok.statusCode, 200, path);
       assert.ok(!body.includes(TOKEN), `${path} never shows the token`);
+    }
+    // the auth-scheme is case-insensitive (RFC 9110 11.1); the token is not
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const ok = await request(`${sibyl.adminUrl}/api/backends`, { headers: { authorization: `${scheme} ${TOKEN}` } });
+      await ok.body.text();
+      assert.equal(ok.statusCode, 200, scheme);
     }
     const metrics = await request(`${sibyl.adminUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.match(await metrics.body.text(), /sibyl_proxy_requests_total/);
@@ -282,5 +327,37 @@ describe('/health/detailed', { timeout: 60_000 }, () => {
       return (res.json.checks as { openConnections: number }).openConnections === 0 ? res.json : undefined;
     });
     assert.equal((after.checks as { openConnections: number }).openConnections, 0, 'closed connections are no longer counted');
+  });
+});
+
+describe('[admin] allowed_hosts', { timeout: 60_000 }, () => {
+  let a: TestBackend;
+  let sibyl: SibylProcess;
+
+  before(async () => {
+    a = await startTestBackend('a');
+    sibyl = await startSibyl(httpToml({ admin: 'allowed_hosts = ["sibyl-admin", "ops.example:8443"]', backends: backendsToml([a]) }));
+  });
+  after(async () => {
+    await sibyl?.stop();
+    await a?.close();
+  });
+
+  test('admits the configured names (any port for a bare name, the given port for name:port) and nothing else', async () => {
+    for (const host of ['sibyl-admin', 'sibyl-admin:9090', 'SIBYL-ADMIN:1234', 'ops.example:8443']) {
+      const res = await rawAdmin(sibyl, 'POST', '/api/backends/a/drain', { host, origin: `http://${host.toLowerCase()}` });
+      assert.equal(res.status, 200, host);
+    }
+    for (const host of ['ops.example', 'ops.example:9090', 'evil.example', 'sibyl-admin.evil.example']) {
+      const res = await rawAdmin(sibyl, 'POST', '/api/backends/a/undrain', { host });
+      assert.equal(res.status, 421, host);
+      assert.equal(res.json.code, 'SIBYL_ERR_ADMIN_MISDIRECTED');
+    }
+    // a cross-origin POST to an allowed name is still CSRF
+    const csrf = await rawAdmin(sibyl, 'POST', '/api/backends/a/undrain', { host: 'sibyl-admin', origin: 'http://evil.example' });
+    assert.equal(csrf.status, 403);
+    assert.equal(csrf.json.code, 'SIBYL_ERR_ADMIN_CROSS_ORIGIN');
+    const listed = await admin(sibyl, 'GET', '/api/backends');
+    assert.equal((listed.json.backends as BackendJson[])[0]?.isDraining, true, 'the refused undrains changed nothing');
   });
 });

@@ -197,6 +197,37 @@ describe('malformed requests', { timeout: 60_000 }, () => {
     assertBackendSawNothing();
   });
 
+  // RFC 9112 3.2: exactly one valid Host on HTTP/1.1. nginx answers each of these 400 as well, except
+  // the last two (it serves them, taking "a" from "a:b:c"); Sibyl is stricter there.
+  const badHost: [string, string][] = [
+    ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n'],
+    ['HTTP/1.1 absolute-form without Host', 'GET http://app.example/ HTTP/1.1\r\n\r\n'],
+    ['an empty Host', 'GET / HTTP/1.1\r\nHost:\r\n\r\n'],
+    ['two differing Host headers', 'GET / HTTP/1.1\r\nHost: app.example\r\nHost: evil.example\r\n\r\n'],
+    ['two equal Host headers', 'GET / HTTP/1.1\r\nHost: app.example\r\nHost: app.example\r\n\r\n'],
+    ['HTTP/1.0 with two Host headers', 'GET / HTTP/1.0\r\nHost: app.example\r\nHost: evil.example\r\n\r\n'],
+    ['a space in Host', 'GET / HTTP/1.1\r\nHost: app example\r\n\r\n'],
+    ['a slash in Host', 'GET / HTTP/1.1\r\nHost: app.example/x\r\n\r\n'],
+    ['".." in Host', 'GET / HTTP/1.1\r\nHost: app..example\r\n\r\n'],
+    ['a Host with two colons', 'GET / HTTP/1.1\r\nHost: app:example:80\r\n\r\n'],
+    ['a backslash in Host', 'GET / HTTP/1.1\r\nHost: app\\example\r\n\r\n'],
+  ];
+  for (const [name, bytes] of badHost) {
+    test(`${name} -> 400 SIBYL_ERR_CLIENT_BAD_HOST, backend sees nothing`, async () => {
+      const res = await rawRequest(sibyl.proxyUrl, bytes, { untilResponse: true });
+      assertSibylError(res, 400, 'SIBYL_ERR_CLIENT_BAD_HOST');
+      assertBackendSawNothing();
+    });
+  }
+
+  test('HTTP/1.0 without Host is served (Host is optional before 1.1); an IPv6 literal Host with a port is valid', async () => {
+    const old = await rawRequest(sibyl.proxyUrl, 'GET /old HTTP/1.0\r\n\r\n');
+    assert.equal(old.status, 200);
+    const v6 = await rawRequest(sibyl.proxyUrl, 'GET /v6 HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n');
+    assert.equal(v6.status, 200);
+    assert.deepEqual(backend.seen.map((s) => [s.url, s.headers.host]), [['/old', backend.address], ['/v6', '[::1]:8080']]);
+  });
+
   test('a parse error answers with a fresh request id (the client one was never parsed)', async () => {
     const a = await rawRequest(sibyl.proxyUrl, 'GET / HTTP/1.1\nX-Request-Id: mine\n\n');
     const b = await rawRequest(sibyl.proxyUrl, 'GET / HTTP/1.1\nX-Request-Id: mine\n\n');

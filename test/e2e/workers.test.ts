@@ -77,7 +77,13 @@ test('a reload (file change + SIGHUP, or POST /api/reload) reaches every worker'
   assert.deepEqual(new Set(after.map((r) => r.servedBy)), new Set(['b']), 'every worker sends to the new backend');
 
   await writeFile(sibyl.configPath, testConfig(`${REST}\n${backendsToml([a])}`, RUNTIME));
-  const res = await request(`${sibyl.adminUrl}/api/reload`, { method: 'POST' });
+  // the primary guards its admin listener as a single process does: a DNS-rebinding Host is refused
+  const port = new URL(sibyl.adminUrl).port;
+  const rebound = await request(`${sibyl.adminUrl}/api/reload`, { method: 'POST', headers: { host: `evil.example:${port}`, origin: `http://evil.example:${port}` } });
+  assert.equal(rebound.statusCode, 421);
+  assert.equal(((await rebound.body.json()) as { code: string }).code, 'SIBYL_ERR_ADMIN_MISDIRECTED');
+  // the dashboard's own POST (same origin) passes the primary and its workers
+  const res = await request(`${sibyl.adminUrl}/api/reload`, { method: 'POST', headers: { origin: sibyl.adminUrl } });
   assert.equal(res.statusCode, 200);
   assert.equal(((await res.body.json()) as { ok: boolean }).ok, true);
   assert.equal(sampleValue(await scrapeMetrics(sibyl.adminUrl), 'sibyl_config_reloads_total'), 4, 'the primary sent the reload to both workers');
