@@ -31,7 +31,7 @@ test('defaults fill every section; durations become milliseconds', () => {
   assert.equal(c.health.slowStart, 0);
   assert.equal(c.outlierDetection.consecutive5xx, 5);
   assert.equal(c.outlierDetection.maxEjectionTime, 300_000);
-  assert.equal(c.runtime.acceptTimeoutMillis, 120_000);
+  assert.equal(c.runtime.shutdownTimeoutMillis, 120_000);
   assert.equal(c.admin.listenAddress, '127.0.0.1:9090');
   assert.equal(c.admin.token, undefined);
   assert.equal(c.log.level, 'info');
