@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Clock } from '../core/clock.ts';
 import { formatProblems, parseConfigText } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { ConfigWatcher } from '../config/watch.ts';
+import { ConfigWatcher, type ConfigWatcherDeps } from '../config/watch.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ReloadResult } from '../runtime/runtime.ts';
 
@@ -20,6 +20,8 @@ export interface ConfigReloaderDeps {
   readonly apply: (config: Config) => ReloadResult;
   readonly reject: (problems: readonly string[]) => ReloadResult;
   readonly lastReload: () => ReloadResult;
+  /** fs.watch, replaceable in tests (see ConfigWatcherDeps). */
+  readonly watch?: ConfigWatcherDeps['watch'];
 }
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
@@ -39,7 +41,7 @@ export class ConfigReloader {
     this.#deps = deps;
     this.#watcher = new ConfigWatcher(
       { path: options.path, pollIntervalMs: options.pollIntervalMs, debounceMs: options.debounceMs },
-      { clock: deps.clock, onWatchError: (error) => deps.logger.warn({ err: error.message, path: options.path }, 'cannot watch the config file for changes; polling it every config_watch_interval_millis instead') },
+      { clock: deps.clock, watch: deps.watch, onWatchError: (error) => deps.logger.warn({ err: error.message, path: options.path }, 'cannot watch the config file for changes; polling it every config_watch_interval_millis instead') },
       () => void this.reload('watch'),
     );
   }
@@ -83,7 +85,7 @@ export class ConfigReloader {
     const last = this.#deps.lastReload();
     // a rejected reload is not "in service": the same file again must clear its report
     if (hash === this.#appliedHash && last.ok) {
-      this.#deps.logger[trigger === 'watch' ? 'debug' : 'info']({ trigger, generation: last.generation }, 'config file unchanged since it was applied: nothing to reload');
+      this.#deps.logger.info({ trigger, generation: last.generation }, 'config file unchanged since it was applied: nothing to reload');
       return { ...last, isUnchanged: true };
     }
     const result = parseConfigText(bytes.toString('utf8'), this.#path, this.#env);

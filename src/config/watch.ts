@@ -67,6 +67,11 @@ export class ConfigWatcher {
     this.#onChange = onChange;
   }
 
+  /** A change was seen and its debounce is running (for tests: the clock may then be advanced). */
+  get isChangePending(): boolean {
+    return this.#cancelDebounce !== undefined;
+  }
+
   /** Directories under watch by fs.watch (empty when only polling works). */
   get watchedDirectories(): string[] {
     return [...this.#watchers.keys()];
@@ -76,6 +81,10 @@ export class ConfigWatcher {
     this.#lastSignature = await signature(this.#path);
     await this.#watchDirectories();
     this.#schedulePoll();
+  }
+
+  get pollIntervalMs(): number {
+    return this.#pollIntervalMs;
   }
 
   /** A reload changed config_watch_interval_millis: the next poll uses it. */
