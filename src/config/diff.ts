@@ -40,12 +40,3 @@ export function restartNeeded(running: Config, next: Config): string[] {
   return [...out];
 }
 
-/** Whether the schema marks this key path (camelCase segments, no indexes) as needing a restart. */
-export function isRestartOnly(path: readonly string[]): boolean {
-  let s: JsonSchema | undefined = jsonSchema();
-  for (const segment of path) {
-    if (s?.reload === 'restart') return true;
-    s = s?.items?.properties?.[segment] ?? s?.properties?.[segment];
-  }
-  return s?.reload === 'restart';
-}
