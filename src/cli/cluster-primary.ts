@@ -259,7 +259,7 @@ export class ClusterPrimary {
   async #stop(signal: string): Promise<void> {
     if (this.#isStopping) return;
     this.#isStopping = true;
-    const hardLimitMs = this.#config.runtime.acceptTimeoutMillis;
+    const hardLimitMs = this.#config.runtime.shutdownTimeoutMillis;
     this.#logger.info({ signal, workers: this.#slots.size }, 'draining: every worker finishes its in-flight requests');
     this.#listener?.close();
     setTimeout(() => {

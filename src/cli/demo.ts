@@ -121,7 +121,7 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
   if (options.durationSeconds !== undefined) {
     setTimeout(() => process.kill(process.pid, 'SIGINT'), Number(options.durationSeconds) * 1000);
   }
-  exitAfterShutdown(instance, 10_000, {
+  exitAfterShutdown(instance, () => 10_000, {
     beforeDrain: async () => {
       clearInterval(ticker);
       await traffic.stop();

@@ -14,16 +14,18 @@ export interface ShutdownHooks {
   readonly afterDrain?: () => Promise<void>;
 }
 
-export function exitAfterShutdown(instance: Instance, hardLimitMs: number, hooks: ShutdownHooks = {}): void {
+/** `hardLimitMs` is read when the shutdown starts, so that a reload of shutdown_timeout_millis applies. */
+export function exitAfterShutdown(instance: Instance, hardLimitMs: () => number, hooks: ShutdownHooks = {}): void {
   let isStopping = false;
   const stop = (reason: string, exitCode: number): void => {
     if (isStopping) return;
     isStopping = true;
-    // a hard upper bound on the whole shutdown (accept_timeout_millis)
+    // a hard upper bound on the whole shutdown (shutdown_timeout_millis)
+    const limitMs = hardLimitMs();
     setTimeout(() => {
-      instance.logger.error({ hardLimitMs }, 'shutdown took too long; exiting');
+      instance.logger.error({ hardLimitMs: limitMs }, 'shutdown took too long; exiting');
       process.exit(1);
-    }, hardLimitMs).unref();
+    }, limitMs).unref();
     void Promise.resolve(hooks.beforeDrain?.())
       .then(() => instance.shutdown(reason))
       .then(() => hooks.afterDrain?.())
@@ -84,9 +86,9 @@ export async function serveCommand(options: { config?: string; validate?: boolea
   if (workers > 1 && cluster.isPrimary) return new ClusterPrimary(config).start(workers);
   if (cluster.isWorker) {
     const instance = await startInstance(workerConfig(config), { configPath: options.config, env: process.env, isWorker: true, workersStore: workersStore(), primaryProxyAddress: primaryProxyAddress(), healthProbes: healthProbeSharing() });
-    exitAfterShutdown(instance, config.runtime.acceptTimeoutMillis);
+    exitAfterShutdown(instance, () => instance.runtime.config.runtime.shutdownTimeoutMillis);
     return serveAsWorker(instance, instance.registry);
   }
   const instance = await startInstance(config, { configPath: options.config, env: process.env });
-  exitAfterShutdown(instance, config.runtime.acceptTimeoutMillis);
+  exitAfterShutdown(instance, () => instance.runtime.config.runtime.shutdownTimeoutMillis);
 }

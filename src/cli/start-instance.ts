@@ -7,9 +7,7 @@ import { systemClock } from '../core/clock.ts';
 import { parseHostPort } from '../core/address.ts';
 import { mathRng } from '../core/rng.ts';
 import { createAdminServer } from '../admin/admin-server.ts';
-import { formatProblems, loadConfigFile } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { watchConfigFile, type ConfigWatcher } from '../config/watch.ts';
 import { createAccessLog } from '../log/access-log.ts';
 import { createLogDestination, createLogger, type Logger } from '../log/logger.ts';
 import { createMetrics } from '../metrics/catalogue.ts';
@@ -24,6 +22,7 @@ import { ModelCandidate } from '../runtime/model-candidate.ts';
 import { RetryIntelligence } from '../runtime/retry-intelligence.ts';
 import { Runtime, type ReloadResult } from '../runtime/runtime.ts';
 import { listenerOptionsFrom } from './protocols.ts';
+import { ConfigReloader } from './config-reloader.ts';
 import type { HealthProbeSharing } from '../runtime/deps.ts';
 import { startSharedSync } from '../runtime/shared-sync.ts';
 import type { SharedState } from '../shared/shared-state.ts';
@@ -75,7 +74,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   const destination = createLogDestination();
   const logger = options.logger ?? createLogger(config.log.level, destination);
   const metrics = createMetrics();
-  const accessLog = createAccessLog(destination, { maxBufferedLines: config.runtime.metricsCap, onDrop: () => metrics.accessLogDropped.inc() });
+  const accessLog = createAccessLog(destination, { maxBufferedLines: config.runtime.accessLogBuffer, onDrop: () => metrics.accessLogDropped.inc() });
   const deps = { clock: systemClock, rng: mathRng, metrics, logger, healthProbes: options.healthProbes };
   let retry: RetryIntelligence | undefined;
   if (config.telemetry.enabled) {
@@ -101,22 +100,22 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       ? new TcpProxyServer({ runtime, metrics, logger })
       : new ProxyServer({ runtime, metrics, boundary, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }), createServer: protocols.createServer });
 
-  let reloading: Promise<ReloadResult> | undefined;
-  const reload = async (): Promise<ReloadResult> => {
-    if (options.configPath === undefined) return runtime.lastReload;
-    const result = await loadConfigFile(options.configPath, options.env);
-    if (!result.ok) return runtime.rejectReload(formatProblems(options.configPath, result.problems).split('\n'));
-    const applied = runtime.apply(result.config);
+  const applyConfig = (next: Config): ReloadResult => {
+    const applied = runtime.apply(next);
     proxy.applySettings(runtime.current.settings);
-    protocols.apply(listenerOptionsFrom(result.config));
-    logger.level = result.config.log.level;
+    protocols.apply(listenerOptionsFrom(next));
+    logger.level = next.log.level;
+    accessLog.setMaxBufferedLines(next.runtime.accessLogBuffer);
     return applied;
   };
-  // one reload at a time; a trigger during a reload is served by that reload's successor
-  const triggerReload = (): Promise<ReloadResult> => {
-    reloading = (reloading ?? Promise.resolve(runtime.lastReload)).then(reload, reload);
-    return reloading;
-  };
+  const reloader =
+    options.configPath === undefined
+      ? undefined
+      : new ConfigReloader(
+          { path: options.configPath, env: options.env, pollIntervalMs: config.runtime.configWatchIntervalMillis },
+          { clock: systemClock, logger, apply: applyConfig, reject: (problems) => runtime.rejectReload(problems), lastReload: () => runtime.lastReload },
+        );
+  const triggerReload = (): Promise<ReloadResult> => reloader?.reload('api') ?? Promise.resolve(runtime.lastReload);
 
   await runtime.refreshDiscovery();
   const listen = hostPort(config.proxy.listenAddress);
@@ -131,10 +130,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     adminAddress = await listenAdmin(admin, config.admin.listenAddress, options.isWorker === true);
   }
   runtime.start();
-  let watcher: ConfigWatcher | undefined;
-  if (options.configPath !== undefined) {
-    watcher = watchConfigFile(options.configPath, config.runtime.configWatchIntervalMillis, () => void triggerReload());
-  }
+  await reloader?.start({ isSignalHandled: true });
   logger.info({ proxy: proxyAddress, admin: adminAddress, generation: runtime.current.id, strategy: config.strategy.algorithm, kind: config.proxy.kind, tls: config.tls.enabled }, options.isWorker === true ? 'worker is serving' : 'sibyl is serving');
 
   let stopping: Promise<{ isClean: boolean }> | undefined;
@@ -142,7 +138,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     stopping ??= (async () => {
       const cfg = runtime.config.runtime;
       logger.info({ reason, drainTimeoutMs: cfg.drainTimeoutMillis }, 'draining: not ready, no new connections, in-flight requests finish');
-      watcher?.stop();
+      reloader?.stop();
       protocols.stop();
       const drained = await proxy.drain(cfg.drainTimeoutMillis);
       const background = Promise.all([runtime.stop(), sharedSync?.stop(), new Promise<void>((r) => (admin === undefined ? r() : admin.close(() => r())))]);

@@ -23,3 +23,21 @@ test('the docs have a table per section, a row per key with a meaning, and the e
   for (const v of envVars) assert.ok(text.includes(`| \`${v.name}\` | \`${v.key}\` |`), v.name);
   assert.match(text, /Do not edit/);
 });
+
+test('each key says whether a reload applies it or it needs a restart, from the schema', () => {
+  const text = renderConfigDocs();
+  const reloadOf = (section: string, key: string): string | undefined => {
+    const body = text.slice(text.indexOf(`## \`${section}\``));
+    return new RegExp(`\\| \`${key}\` \\|[^|]*\\|[^|]*\\| (applies|needs restart) \\|`).exec(body)?.[1];
+  };
+  assert.equal(reloadOf('[proxy]', 'listen_address'), 'needs restart');
+  assert.equal(reloadOf('[admin]', 'token'), 'needs restart', 'a table marked as a whole marks each key');
+  assert.equal(reloadOf('[health]', 'unhealthy_threshold'), 'applies');
+  assert.equal(reloadOf('[load_shedding]', 'max_limit'), 'applies');
+  assert.equal(reloadOf('[runtime]', 'health_cap'), 'applies');
+  assert.equal(reloadOf('[runtime]', 'config_watch_interval_millis'), 'applies');
+  assert.match(text, /\| `metrics_cap` \|.*Alias of `access_log_buffer`/);
+  assert.match(text, /\| `accept_timeout_millis` \|.*Alias of `shutdown_timeout_millis`/);
+  const rows = text.split('\n').filter((line) => line.startsWith('| `') && !line.startsWith('| `SIBYL_'));
+  for (const row of rows) assert.match(row, /\| (applies|needs restart) \|/, row);
+});

@@ -12,6 +12,9 @@ interface JsonSchema {
   minimum?: number;
   maximum?: number;
   docType?: string;
+  /** The default of a key with an alias (filled in after both spellings are read). */
+  docDefault?: unknown;
+  reload?: string;
   properties?: Record<string, JsonSchema>;
   required?: string[];
   items?: JsonSchema;
@@ -40,15 +43,20 @@ function typeOf(s: JsonSchema): string {
 }
 
 function defaultOf(s: JsonSchema, isRequired: boolean): string {
-  if (s.default !== undefined) return `\`${tomlLiteral(s.default)}\``;
+  const value = s.default ?? s.docDefault;
+  if (value !== undefined) return `\`${tomlLiteral(value)}\``;
   return isRequired ? 'required' : 'unset';
 }
 
-function table(object: JsonSchema): string[] {
-  const rows = ['| Key | Type | Default | Meaning |', '| --- | --- | --- | --- |'];
+function onReload(s: JsonSchema, isTableRestartOnly: boolean): string {
+  return isTableRestartOnly || s.reload === 'restart' ? 'needs restart' : 'applies';
+}
+
+function table(object: JsonSchema, isTableRestartOnly: boolean): string[] {
+  const rows = ['| Key | Type | Default | On reload | Meaning |', '| --- | --- | --- | --- | --- |'];
   for (const [key, s] of Object.entries(object.properties ?? {})) {
     const isRequired = object.required?.includes(key) ?? false;
-    rows.push(`| \`${camelToSnake(key)}\` | ${cell(typeOf(s))} | ${cell(defaultOf(s, isRequired))} | ${cell(s.description ?? '')} |`);
+    rows.push(`| \`${camelToSnake(key)}\` | ${cell(typeOf(s))} | ${cell(defaultOf(s, isRequired))} | ${onReload(s, isTableRestartOnly)} | ${cell(s.description ?? '')} |`);
   }
   return rows;
 }
@@ -57,7 +65,8 @@ function section(key: string, s: JsonSchema): string[] {
   const isArray = s.type === 'array' && s.items !== undefined;
   const object = isArray && s.items !== undefined ? s.items : s;
   const heading = isArray ? `[[${camelToSnake(key)}]]` : `[${camelToSnake(key)}]`;
-  return [`## \`${heading}\``, '', object.description ?? s.description ?? '', '', ...table(object), ''];
+  const isRestartOnly = s.reload === 'restart' || object.reload === 'restart';
+  return [`## \`${heading}\``, '', object.description ?? s.description ?? '', '', ...table(object, isRestartOnly), ''];
 }
 
 function envTable(): string[] {
@@ -77,6 +86,7 @@ const PREAMBLE = [
   '- Unknown keys are errors, with a "did you mean" suggestion. Keys are snake_case; in the TypeScript `Config` they are camelCase (`listen_address` -> `listenAddress`, `consecutive_5xx` -> `consecutive5xx`).',
   '- Durations are strings: `"500ms"`, `"10s"`, `"2m"`, `"1h"`; after loading they are numbers of milliseconds. The `*_millis` keys are integers of milliseconds. No duration may exceed 2147483647 ms (the Node timer limit).',
   '- Addresses are `"host:port"` or `"[ipv6]:port"`. Listen addresses may use port 0 (any free port).',
+  '- Reload (a changed file, SIGHUP or `POST /api/reload`): a key marked "applies" in the column "On reload" takes effect in the new generation; one marked "needs restart" keeps its old value until the process restarts, and a reload that changes it names it in its answer (`needsRestart`) and in a warning log line. A file identical to the one in service (same SHA-256) is not applied again.',
   '',
   'Examples: `examples/minimal.toml`, `examples/production.toml`, `examples/ip-hash.toml`, `examples/adaptive.toml`, `examples/dns-discovery.toml`, `examples/file-discovery.toml`, `examples/tcp.toml`; progressive delivery (pools, routes, rollouts, blue-green, shadows, experiments, flags): `examples/canary.toml`, `examples/blue-green.toml`, `examples/shadow.toml`, `examples/experiment.toml` and [progressive-delivery.md](progressive-delivery.md).',
   '',

@@ -119,3 +119,12 @@ export function fraction() {
 export function percent() {
   return z.number().min(0).max(100);
 }
+
+/**
+ * Marks a key, or a whole table, that a reload cannot apply: it takes effect at the next restart. A
+ * reload that changes it names it in its `needsRestart` list (diff.ts) and the docs say so; every
+ * other key applies on reload.
+ */
+export function restartOnly<T extends z.ZodType>(schema: T): T {
+  return schema.meta({ reload: 'restart' });
+}

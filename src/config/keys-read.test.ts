@@ -5,7 +5,8 @@
 // "Read" is found in the source text: a property access `.key` / `?.key` or a destructuring
 // `{ key }` of the key's camelCase name. A name that several tables share (`enabled`, `path`, ...)
 // counts only in a file that also names the key's table (singular or plural), so `[model] path`
-// read in one place does not vouch for `[telemetry] path`.
+// read in one place does not vouch for `[telemetry] path`. An alias (the seed's name for a key,
+// marked `aliasOf` in the schema) is read when the key it spells is read.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { configSchema } from './schema.ts';
 
 interface JsonSchema {
   type?: string;
+  aliasOf?: string;
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
   anyOf?: JsonSchema[];
@@ -23,13 +25,15 @@ interface JsonSchema {
 interface KeyPath {
   readonly table: string;
   readonly key: string;
+  /** The key an alias spells: the one looked for in the sources. */
+  readonly readAs: string;
 }
 
 function walk(s: JsonSchema, table: string, out: KeyPath[]): void {
   for (const variant of s.anyOf ?? []) walk(variant, table, out);
   if (s.items !== undefined) walk(s.items, table, out);
   for (const [key, child] of Object.entries(s.properties ?? {})) {
-    out.push({ table, key });
+    out.push({ table, key, readAs: child.aliasOf ?? key });
     walk(child, key, out);
   }
 }
@@ -48,19 +52,22 @@ test('every documented config key is read somewhere outside the config schema', 
   const root = z.toJSONSchema(configSchema, { io: 'input' }) as JsonSchema;
   const keys: KeyPath[] = [];
   for (const [section, s] of Object.entries(root.properties ?? {})) {
-    keys.push({ table: '', key: section });
+    keys.push({ table: '', key: section, readAs: section });
     walk(s, section, keys);
   }
   const tablesOf = new Map<string, Set<string>>();
   for (const k of keys) tablesOf.set(k.key, (tablesOf.get(k.key) ?? new Set()).add(k.table));
   const files = [...sourceFiles('src'), ...sourceFiles('sim')].map((path) => readFileSync(path, 'utf8'));
-  const unread = keys.filter(({ table, key }) => {
-    const access = new RegExp(`(?:\\?\\.|\\.)${key}\\b|\\{[^}=]*\\b${key}\\b[^}=]*\\}\\s*=`);
-    const isShared = (tablesOf.get(key)?.size ?? 0) > 1 && table !== '';
+  const unread = keys.filter(({ table, readAs }) => {
+    const access = new RegExp(`(?:\\?\\.|\\.)${readAs}\\b|\\{[^}=]*\\b${readAs}\\b[^}=]*\\}\\s*=`);
+    const isShared = (tablesOf.get(readAs)?.size ?? 0) > 1 && table !== '';
     // the table's name, singular or plural, in any case: `shadows` is read in shadow-mirror.ts
     const names = new RegExp(`\\b${table.replace(/s$/, '')}`, 'i');
     return !files.some((text) => access.test(text) && (!isShared || names.test(text)));
   });
+  for (const alias of keys.filter((k) => k.readAs !== k.key)) {
+    assert.ok(keys.some((k) => k.table === alias.table && k.key === alias.readAs), `${alias.table}.${alias.key} is an alias of ${alias.readAs}, which is no key of its table`);
+  }
   assert.ok(keys.length > 150, `the walk found ${keys.length} keys: it must see the whole schema`);
   assert.deepEqual(
     unread.map((k) => (k.table === '' ? k.key : `${k.table}.${k.key}`)),

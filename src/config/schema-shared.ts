@@ -1,7 +1,7 @@
 // Config sections of rate limiting ([[rate_limits]]) and of state shared across instances through
 // Redis ([shared]).
 import * as z from 'zod';
-import { duration, urlPath } from './fields.ts';
+import { duration, restartOnly, urlPath } from './fields.ts';
 
 const RATE_LIMIT_KEY = /^(client_ip|client_key|route|header:[A-Za-z0-9!#$%&'*+.^_`|~-]+)$/;
 
@@ -34,12 +34,12 @@ const REDIS_URL = /^rediss?:\/\/\S+$/;
 
 export const sharedSchema = z
   .strictObject({
-    redisUrl: z.string().regex(REDIS_URL, { error: 'expected "redis://[user:password@]host:port[/db]" or "rediss://..."' }).optional().meta({ docType: 'redis:// URL' }).describe('Redis that instances share state through: rate limits with `shared = true`, and the retry model (`share_model`). Unset: everything stays in this process (the embedded default). A change needs a restart.'),
-    keyPrefix: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/).default('sibyl:').describe('Prefix of every Redis key Sibyl writes, so that several fleets can share one Redis.'),
-    syncInterval: duration().prefault('50ms').describe('How often each instance reports what its shared limits let through and learns the global remainder, in one batched round trip. Longer: less Redis load, a larger overshoot near the limit (see docs/operations.md).'),
-    timeout: duration().prefault('500ms').describe('A sync that takes longer fails; after a failure Redis counts as unreachable until a sync succeeds again.'),
-    shareModel: z.boolean().default(true).describe('Share the retry model: each instance learns locally and, every `model_sync_interval`, adds what it learned to one global model in Redis and takes the global model back (needs [telemetry] and [model] enabled).'),
-    modelSyncInterval: duration().prefault('5s').describe('How often each instance merges its retry model with the global one. Right after a merge all instances predict alike; between merges they drift apart by what each learned alone.'),
+    redisUrl: restartOnly(z.string().regex(REDIS_URL, { error: 'expected "redis://[user:password@]host:port[/db]" or "rediss://..."' }).optional().meta({ docType: 'redis:// URL' }).describe('Redis that instances share state through: rate limits with `shared = true`, and the retry model (`share_model`). Unset: everything stays in this process (the embedded default). A change needs a restart.')),
+    keyPrefix: restartOnly(z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/).default('sibyl:').describe('Prefix of every Redis key Sibyl writes, so that several fleets can share one Redis.')),
+    syncInterval: restartOnly(duration().prefault('50ms').describe('How often each instance reports what its shared limits let through and learns the global remainder, in one batched round trip. Longer: less Redis load, a larger overshoot near the limit (see docs/operations.md).')),
+    timeout: restartOnly(duration().prefault('500ms').describe('A sync that takes longer fails; after a failure Redis counts as unreachable until a sync succeeds again.')),
+    shareModel: restartOnly(z.boolean().default(true).describe('Share the retry model: each instance learns locally and, every `model_sync_interval`, adds what it learned to one global model in Redis and takes the global model back (needs [telemetry] and [model] enabled).')),
+    modelSyncInterval: restartOnly(duration().prefault('5s').describe('How often each instance merges its retry model with the global one. Right after a merge all instances predict alike; between merges they drift apart by what each learned alone.')),
     failMode: z.enum(['open', 'closed']).default('open').describe('While Redis is unreachable: `open` enforces each shared limit in every instance alone (so N instances let up to N x rate through); `closed` refuses every request a shared limit applies to with 503 + Retry-After.'),
   })
   .describe('State shared across instances through Redis.');

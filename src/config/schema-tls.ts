@@ -2,7 +2,7 @@
 // HTTP/2 to clients ([http2]) and TLS towards the backends ([upstream_tls]).
 import * as z from 'zod';
 import { whenValid } from './checks.ts';
-import { duration } from './fields.ts';
+import { duration, restartOnly } from './fields.ts';
 import { checkCaFile, checkCertificatePair, checkCiphers } from './tls-files.ts';
 
 const count = (min: number) => z.int().min(min);
@@ -22,7 +22,7 @@ const certificateSchema = z
 
 export const tlsSchema = z
   .strictObject({
-    enabled: z.boolean().default(false).describe('Terminate TLS on the proxy listener (`proxy.listen_address`). Turning it on or off needs a restart.'),
+    enabled: restartOnly(z.boolean().default(false).describe('Terminate TLS on the proxy listener (`proxy.listen_address`). Turning it on or off needs a restart.')),
     certFile: filePath().optional().describe('PEM certificate chain of the default certificate (leaf first), used when no `[[tls.certificates]]` entry matches the SNI. Required when enabled. Paths are relative to the working directory.'),
     keyFile: filePath().optional().describe('PEM private key of the default certificate. Required when enabled.'),
     minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Lowest TLS version accepted.'),
@@ -47,11 +47,11 @@ export const tlsSchema = z
 
 export const http2Schema = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('With [tls] enabled, offer HTTP/2 by ALPN (`h2`, then `http/1.1`) on the same port. Needs a restart to change.'),
-    allowH2c: z.boolean().default(false).describe('Accept cleartext HTTP/2 with prior knowledge (h2c, as gRPC clients speak it) on a listener without TLS; HTTP/1.1 keeps working on the same port. Needs a restart to change.'),
-    maxConcurrentStreams: count(1).max(10_000).default(100).describe('Streams one client connection may have open at once. Advertised in SETTINGS and enforced by nghttp2 (RST_STREAM REFUSED_STREAM; counted as `refused` in `sibyl_proxy_http2_abuse_total` when the client opens its next stream); a stream that still gets through beyond it is refused by Sibyl and counted as `too_many_streams`.'),
-    initialWindowSize: z.int().min(65_535).max(2_147_483_647).default(1_048_576).describe('Flow-control window of each stream, in bytes: how much a client may send before Sibyl reads it.'),
-    maxHeaderListBytes: count(1024).default(16_384).describe('Largest header list of one request (HPACK-decoded, 32 bytes per field added), in bytes; larger gets 431 and is counted as `header_list_too_large`. Above twice this nghttp2 resets the stream (ENHANCE_YOUR_CALM) before Sibyl sees it (counted as `refused`).'),
+    enabled: restartOnly(z.boolean().default(true).describe('With [tls] enabled, offer HTTP/2 by ALPN (`h2`, then `http/1.1`) on the same port. Needs a restart to change.')),
+    allowH2c: restartOnly(z.boolean().default(false).describe('Accept cleartext HTTP/2 with prior knowledge (h2c, as gRPC clients speak it) on a listener without TLS; HTTP/1.1 keeps working on the same port. Needs a restart to change.')),
+    maxConcurrentStreams: restartOnly(count(1).max(10_000).default(100).describe('Streams one client connection may have open at once. Advertised in SETTINGS and enforced by nghttp2 (RST_STREAM REFUSED_STREAM; counted as `refused` in `sibyl_proxy_http2_abuse_total` when the client opens its next stream); a stream that still gets through beyond it is refused by Sibyl and counted as `too_many_streams`.')),
+    initialWindowSize: restartOnly(z.int().min(65_535).max(2_147_483_647).default(1_048_576).describe('Flow-control window of each stream, in bytes: how much a client may send before Sibyl reads it.')),
+    maxHeaderListBytes: restartOnly(count(1024).default(16_384).describe('Largest header list of one request (HPACK-decoded, 32 bytes per field added), in bytes; larger gets 431 and is counted as `header_list_too_large`. Above twice this nghttp2 resets the stream (ENHANCE_YOUR_CALM) before Sibyl sees it (counted as `refused`).')),
     maxResetsPerInterval: count(1).default(200).describe('Rapid-reset guard: streams a client may cancel (RST_STREAM) per connection within `reset_interval`; beyond it the connection gets GOAWAY and is closed.'),
     resetInterval: duration().prefault('10s').describe('Window of `max_resets_per_interval`.'),
     idleTimeout: duration().prefault('120s').describe('An HTTP/2 connection without any frame for this long gets GOAWAY (streams in flight finish); HTTP/1.1 connections use `[proxy] keep_alive_timeout`.'),
@@ -61,9 +61,9 @@ export const http2Schema = z
 export const upstreamTlsSchema = z
   .strictObject({
     enabled: z.boolean().default(false).describe('Connect to every backend over TLS (HTTPS; gRPC by ALPN h2), except those with their own `tls = false`. The other keys apply to every TLS backend, also one with `tls = true` while this is off.'),
-    verify: z.boolean().default(true).describe('Verify the backend\'s certificate chain and name. Turn off only for tests.'),
-    caFile: filePath().optional().describe('PEM file of the CA certificates trusted for backends; unset: the system\'s CA store.'),
-    serverName: z.string().min(1).optional().describe('SNI name sent to (and verified against) every backend; unset: the backend\'s host.'),
+    verify: restartOnly(z.boolean().default(true).describe('Verify the backend\'s certificate chain and name. Turn off only for tests.')),
+    caFile: restartOnly(filePath().optional().describe('PEM file of the CA certificates trusted for backends; unset: the system\'s CA store.')),
+    serverName: restartOnly(z.string().min(1).optional().describe('SNI name sent to (and verified against) every backend; unset: the backend\'s host.')),
   })
   .superRefine((u, ctx) => {
     if (u.caFile === undefined) return;

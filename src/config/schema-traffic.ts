@@ -1,7 +1,7 @@
 // Config sections of progressive delivery: named pools, ordered routes with weighted splits, and
 // canary rollouts. The top-level [[backends]] stay the pool named "default".
 import * as z from 'zod';
-import { duration, percent } from './fields.ts';
+import { duration, percent, restartOnly } from './fields.ts';
 
 export const DEFAULT_POOL = 'default';
 
@@ -62,7 +62,7 @@ export function createPoolSchema<B extends z.ZodType, S extends z.ZodType, H ext
     .strictObject({
       name: poolName().describe('Name of the pool, used by routes, splits, rollouts and in metrics (`pool` label). `default` is the top-level `[[backends]]` when they exist.'),
       backends: parts.backends.describe('The pool\'s backends, as `[[pools.backends]]` tables with the keys of `[[backends]]`. Backend names are unique across all pools.'),
-      strategy: parts.strategy.optional().describe('The pool\'s own `[pools.strategy]` table; the top-level `[strategy]` when unset.'),
+      strategy: parts.strategy.optional().describe('The pool\'s own `[pools.strategy]` table, `ewma_half_life` included (keys it leaves out take their defaults, not the top-level values); the top-level `[strategy]` when unset.'),
       health: parts.health.optional().describe('The pool\'s own `[pools.health]` table (keys it leaves out take their defaults, not the top-level values); the top-level `[health]` when unset.'),
     })
     .describe('A named pool of backends with its own strategy and health checks. Routes, splits and rollouts send traffic to pools.');
@@ -197,6 +197,6 @@ export const modelRolloutSchema = z
 
 export const trafficSchema = z
   .strictObject({
-    stateFile: z.string().min(1).optional().describe('File where rollout, blue-green and experiment state is kept so that it survives a restart (one file per instance); in memory only when unset.'),
+    stateFile: restartOnly(z.string().min(1).optional().describe('File where rollout, blue-green and experiment state is kept so that it survives a restart (one file per instance); in memory only when unset.')),
   })
   .describe('Progressive delivery settings shared by pools, routes and rollouts.');

@@ -31,7 +31,7 @@ test('defaults fill every section; durations become milliseconds', () => {
   assert.equal(c.health.slowStart, 0);
   assert.equal(c.outlierDetection.consecutive5xx, 5);
   assert.equal(c.outlierDetection.maxEjectionTime, 300_000);
-  assert.equal(c.runtime.acceptTimeoutMillis, 120_000);
+  assert.equal(c.runtime.shutdownTimeoutMillis, 120_000);
   assert.equal(c.admin.listenAddress, '127.0.0.1:9090');
   assert.equal(c.admin.token, undefined);
   assert.equal(c.log.level, 'info');
@@ -227,4 +227,23 @@ test('status ranges', () => {
   assert.deepEqual(parseStatusRange(' 200 - 204 '), { min: 200, max: 204 });
   assert.deepEqual(parseStatusRange('204'), { min: 204, max: 204 });
   for (const bad of ['', '2xx', '099', '600', '300-200', '200-', '200-399-500']) assert.equal(parseStatusRange(bad), undefined, bad);
+});
+
+test('[runtime] honest names and the seed\'s aliases: either spelling works, both at once is an error', () => {
+  const honest = configOf(validate({ runtime: { access_log_buffer: 123, shutdown_timeout_millis: 40_000 } })).runtime;
+  const seed = configOf(validate({ runtime: { metrics_cap: 123, accept_timeout_millis: 40_000 } })).runtime;
+  assert.deepEqual([honest.accessLogBuffer, honest.shutdownTimeoutMillis], [123, 40_000]);
+  assert.deepEqual(seed, honest, 'the seed\'s names set the same keys');
+  assert.equal('metricsCap' in seed || 'acceptTimeoutMillis' in seed, false, 'the config in service has one name per key');
+  const defaults = configOf(validate({})).runtime;
+  assert.deepEqual([defaults.accessLogBuffer, defaults.shutdownTimeoutMillis], [10_000, 120_000]);
+  assert.deepEqual(problemsOf(validate({ runtime: { metrics_cap: 1, access_log_buffer: 2, accept_timeout_millis: 40_000, shutdown_timeout_millis: 40_000 } })), [
+    ['runtime.metrics_cap', 'is an alias of access_log_buffer, which is given too: give one of them'],
+    ['runtime.accept_timeout_millis', 'is an alias of shutdown_timeout_millis, which is given too: give one of them'],
+  ]);
+  // checks name the spelling the file used
+  assert.deepEqual(problemsOf(validate({ runtime: { drain_timeout_millis: 5000, shutdown_timeout_millis: 4000 } })), [
+    ['runtime.shutdown_timeout_millis', 'must be >= drain_timeout_millis (5000)'],
+  ]);
+  assert.deepEqual(problemsOf(validate({ runtime: { metrics_cap: 0 } })).map(([p]) => p), ['runtime.metrics_cap']);
 });

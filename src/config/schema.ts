@@ -4,8 +4,9 @@
 import * as z from 'zod';
 import { isLoopbackHost, parseHostPort } from '../core/address.ts';
 import { Algorithms } from '../balancer/balancer.ts';
-import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis, percent, statusRange, urlPath } from './fields.ts';
+import { address, duration, fraction, hashKey, headerName, MAX_TIMER_MS, millis, percent, restartOnly, statusRange, urlPath } from './fields.ts';
 import { checkBackendsUnique, listenersCollide, whenValid } from './checks.ts';
+import { camelToSnake } from './keys.ts';
 import { modelSchema, retrySchema, telemetrySchema } from './schema-retry.ts';
 import { coalescingSchema, loadSheddingSchema } from './schema-protect.ts';
 import { discoverySchema } from './schema-discovery.ts';
@@ -17,42 +18,66 @@ import { checkSharedLimits, rateLimitsSchema, sharedSchema } from './schema-shar
 
 const count = (min: number) => z.int().min(min);
 
+/** The seed's names, kept as aliases: alias -> the key it spells, and that key's default. */
+const RUNTIME_ALIASES = {
+  metricsCap: { key: 'accessLogBuffer', default: 10_000 },
+  acceptTimeoutMillis: { key: 'shutdownTimeoutMillis', default: 120_000 },
+} as const;
+
+/** A key with an alias: optional in the table, its default filled in after both spellings are read. */
+const aliased = <T extends z.ZodType>(schema: T, defaultValue: number) => schema.optional().meta({ docDefault: defaultValue });
+const alias = <T extends z.ZodType>(schema: T, key: string) => schema.optional().meta({ aliasOf: key }).describe(`Alias of \`${camelToSnake(key)}\` (the seed's name, still accepted). Giving both spellings is an error.`);
+
 export const runtimeSchema = z
   .strictObject({
-    metricsCap: count(1).default(10_000).describe('Capacity of the bounded buffer of metric and telemetry events (access log lines waiting to be written); events beyond it are dropped and counted in `sibyl_log_access_dropped_total`.'),
+    accessLogBuffer: aliased(count(1), RUNTIME_ALIASES.metricsCap.default).describe('Capacity of the buffer of access-log lines waiting to be written; lines beyond it are dropped and counted in `sibyl_log_access_dropped_total`.'),
+    metricsCap: alias(count(1), 'accessLogBuffer'),
     healthCap: count(1).default(1_000).describe('Capacity of the ring of recent health events (health changes, ejections, returns, drains) shown in `/health/detailed`; the oldest are dropped and counted in `sibyl_health_events_dropped_total`.'),
     drainTimeoutMillis: millis().default(30_000).describe('On SIGTERM, how long in-flight requests get to finish (ms) after the listener stops accepting.'),
     backgroundTimeoutMillis: millis().default(60_000).describe('At shutdown, how long background tasks (health checker, config watcher, log flush) get to stop (ms).'),
-    acceptTimeoutMillis: millis().default(120_000).describe('Hard upper bound for the whole shutdown (ms): the process exits after it even if connections remain. Must be >= `drain_timeout_millis`.'),
-    configWatchIntervalMillis: count(1).max(MAX_TIMER_MS).default(5_000).meta({ docType: 'integer (ms)' }).describe('How often the config file is polled for changes (ms); also the debounce before a changed file is applied.'),
+    shutdownTimeoutMillis: aliased(millis(), RUNTIME_ALIASES.acceptTimeoutMillis.default).describe('Hard upper bound for the whole shutdown (ms): the process exits (code 1) after it even if connections remain. Must be >= `drain_timeout_millis`.'),
+    acceptTimeoutMillis: alias(millis(), 'shutdownTimeoutMillis'),
+    configWatchIntervalMillis: count(1).max(MAX_TIMER_MS).default(5_000).meta({ docType: 'integer (ms)' }).describe('How often the config file is polled for changes (ms): the fallback for changes that file system notifications (fs.watch, applied about 150 ms after the last write) miss or cannot see, as on network file systems.'),
+  })
+  .superRefine((r, ctx) => {
+    for (const [name, { key }] of Object.entries(RUNTIME_ALIASES)) {
+      if (r[name as keyof typeof RUNTIME_ALIASES] !== undefined && r[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [name], message: `is an alias of ${camelToSnake(key)}, which is given too: give one of them` });
+      }
+    }
   })
   .superRefine(
     (r, ctx) => {
-      if (r.acceptTimeoutMillis < r.drainTimeoutMillis) {
-        ctx.addIssue({ code: 'custom', path: ['acceptTimeoutMillis'], message: `must be >= drain_timeout_millis (${r.drainTimeoutMillis})` });
-      }
+      // reported under the spelling the file used
+      const [path, value] = r.acceptTimeoutMillis !== undefined && r.shutdownTimeoutMillis === undefined ? ['acceptTimeoutMillis', r.acceptTimeoutMillis] : ['shutdownTimeoutMillis', r.shutdownTimeoutMillis ?? RUNTIME_ALIASES.acceptTimeoutMillis.default];
+      if (value < r.drainTimeoutMillis) ctx.addIssue({ code: 'custom', path: [path], message: `must be >= drain_timeout_millis (${r.drainTimeoutMillis})` });
     },
-    whenValid('acceptTimeoutMillis', 'drainTimeoutMillis'),
+    whenValid('shutdownTimeoutMillis', 'acceptTimeoutMillis', 'drainTimeoutMillis'),
   )
+  .transform(({ metricsCap, acceptTimeoutMillis, accessLogBuffer, shutdownTimeoutMillis, ...rest }) => ({
+    ...rest,
+    accessLogBuffer: accessLogBuffer ?? metricsCap ?? RUNTIME_ALIASES.metricsCap.default,
+    shutdownTimeoutMillis: shutdownTimeoutMillis ?? acceptTimeoutMillis ?? RUNTIME_ALIASES.acceptTimeoutMillis.default,
+  }))
   .describe('Process-level limits: bounded queues and shutdown timing.');
 
 export const proxySchema = z
   .strictObject({
-    listenAddress: address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.'),
-    kind: z.enum(['http', 'tcp']).default('http').describe('`http`: an HTTP/1.1 proxy (the full data path). `tcp`: an L4 proxy of byte streams, see [tcp]; of the keys below only `max_connections` and `connect_timeout` apply to it. A change needs a restart.'),
+    listenAddress: restartOnly(address('listen').default('0.0.0.0:8080').describe('Where the proxy accepts client connections.')),
+    kind: restartOnly(z.enum(['http', 'tcp']).default('http').describe('`http`: an HTTP/1.1 proxy (the full data path). `tcp`: an L4 proxy of byte streams, see [tcp]; of the keys below only `max_connections` and `connect_timeout` apply to it. A change needs a restart.')),
     maxConnections: count(1).default(10_000).describe('Concurrent client connections; a connection beyond it is refused at accept (closed before any response) and counted in `sibyl_proxy_connections_rejected_total`.'),
     maxConnectionsPerIp: z.int().min(0).default(0).describe('Concurrent client connections from one client IP; a connection beyond it is closed at accept (before any response) and counted in `sibyl_proxy_connections_per_ip_rejected_total`. 0: no per-IP limit.'),
-    maxHeaderBytes: count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.'),
+    maxHeaderBytes: restartOnly(count(1).default(16_384).describe('Largest request header block, in bytes; larger gets 431.')),
     maxUrlBytes: count(1).default(8_192).describe('Longest request URL, in bytes; longer gets 414.'),
     maxBodyBytes: count(0).default(10_485_760).describe('Largest request body, in bytes; larger gets 413.'),
-    connectTimeout: duration().prefault('5s').describe('Time to open a connection to a backend; on expiry the attempt fails with 502.'),
-    responseHeaderTimeout: duration().prefault('30s').describe('Time from sending the request to receiving the backend\'s response headers; on expiry 504. The upstream client (undici) checks it about once a second, so it fires up to ~1 s late.'),
-    upstreamBodyTimeout: duration().prefault('60s').describe('Longest pause between two chunks of a backend\'s response body; on expiry the response is aborted.'),
+    connectTimeout: restartOnly(duration().prefault('5s').describe('Time to open a connection to a backend; on expiry the attempt fails with 502. Backends added by a reload get a new value; those that stay keep theirs until a restart.')),
+    responseHeaderTimeout: restartOnly(duration().prefault('30s').describe('Time from sending the request to receiving the backend\'s response headers; on expiry 504. The upstream client (undici) checks it about once a second, so it fires up to ~1 s late. Backends added by a reload get a new value; those that stay keep theirs until a restart.')),
+    upstreamBodyTimeout: restartOnly(duration().prefault('60s').describe('Longest pause between two chunks of a backend\'s response body; on expiry the response is aborted. Backends added by a reload get a new value; those that stay keep theirs until a restart.')),
     clientHeaderTimeout: duration().prefault('10s').describe('Time a client gets to send the complete request headers (slowloris guard); on expiry 408. With [tls], also the time to finish the TLS handshake. Must be <= `client_request_timeout`.'),
     clientRequestTimeout: duration().prefault('60s').describe('Time a client gets to send the complete request, body included; on expiry 408.'),
     keepAliveTimeout: duration().prefault('5s').describe('How long an idle client connection is kept open between requests; closing one is counted in `sibyl_proxy_idle_timeouts_total`.'),
-    upstreamKeepAliveTimeout: duration().prefault('4s').describe('How long an idle backend connection is kept in the pool; keep it below the backends\' own keep-alive timeout.'),
-    upstreamConnections: count(1).default(128).describe('Maximum connections in each backend\'s connection pool.'),
+    upstreamKeepAliveTimeout: restartOnly(duration().prefault('4s').describe('How long an idle backend connection is kept in the pool; keep it below the backends\' own keep-alive timeout. Backends added by a reload get a new value; those that stay keep theirs until a restart.')),
+    upstreamConnections: restartOnly(count(1).default(128).describe('Maximum connections in each backend\'s connection pool. Backends added by a reload get a new value; those that stay keep theirs until a restart.')),
     addViaHeader: z.boolean().default(false).describe('Add a `Via` header to proxied requests and responses.'),
     requestIdHeader: headerName().prefault('x-request-id').describe('Header carrying the request id: kept when the client sends one, generated otherwise, forwarded to the backend and echoed in the response.'),
   })
@@ -70,14 +95,14 @@ export const strategySchema = z
   .strictObject({
     algorithm: z.enum(Algorithms).default('round_robin').describe('Which strategy picks a backend among the eligible ones.'),
     hashKey: hashKey().prefault('client_ip').describe('What `ip_hash` hashes: the client IP, or the value of a request header (`header:NAME`, matched case-insensitively).'),
-    ewmaHalfLife: duration().prefault('10s').describe('Half-life of the per-backend latency and error EWMAs read by `fastest_response_time`, `power_of_two` and `adaptive`.'),
+    ewmaHalfLife: duration().prefault('10s').describe('Half-life of the per-backend latency and error EWMAs read by `fastest_response_time`, `power_of_two` and `adaptive`. A pool with its own `[pools.strategy]` uses its own value for its backends.'),
     errorPenalty: z.number().min(0).default(10).describe('`adaptive` only: the cost of one failed attempt, in units of a backend\'s latency cost; a backend\'s cost is multiplied by 1 + error_penalty x e / (1 - e), e = its error EWMA.'),
   })
   .describe('How a backend is picked for each request.');
 
 export const backendSchema = z
   .strictObject({
-    id: z.int().min(0).optional().describe('Optional numeric id, unique among backends.'),
+    id: z.int().min(0).optional().describe('Optional numeric id (the seed\'s layout), unique among backends. Sibyl knows a backend by `name` (metrics label, admin API paths, health events, state); `id` is only carried along and shown as `id` in `GET /api/backends` and the dashboard\'s backend list.'),
     name: z.string().min(1).optional().describe('Name used in logs, metrics and the admin API; unique. Defaults to the address.'),
     address: address('backend').describe('Where the backend listens. Unique among backends.'),
     weight: z.int().min(0).max(10_000).default(1).describe('Relative share of traffic for weighted strategies; 0 sends it no new requests.'),
@@ -133,9 +158,9 @@ export const outlierDetectionSchema = z
 
 export const metricsSchema = z
   .strictObject({
-    enabled: z.boolean().default(true).describe('Serve Prometheus metrics on the admin listener.'),
+    enabled: restartOnly(z.boolean().default(true).describe('Serve Prometheus metrics on the admin listener.')),
     interval: duration().prefault('30s').describe('How often derived gauges (backend in-flight, latency and error EWMAs) are refreshed; a scrape of the metrics path refreshes them too.'),
-    path: urlPath().default('/metrics').describe('Path of the Prometheus endpoint on the admin listener.'),
+    path: restartOnly(urlPath().default('/metrics').describe('Path of the Prometheus endpoint on the admin listener.')),
   })
   .describe('Prometheus metrics.');
 
@@ -183,7 +208,7 @@ export const configSchema = z
     health: healthSchema.prefault({}),
     outlierDetection: outlierDetectionSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
-    admin: adminSchema.prefault({}),
+    admin: restartOnly(adminSchema.prefault({})),
     log: logSchema.prefault({}),
     retry: retrySchema.prefault({}),
     telemetry: telemetrySchema.prefault({}),
@@ -200,7 +225,7 @@ export const configSchema = z
     experiments: z.array(experimentSchema).default([]).describe(experimentSchema.description ?? ''),
     shadows: z.array(shadowSchema).default([]).describe(shadowSchema.description ?? ''),
     flags: z.array(flagSchema).default([]).describe(flagSchema.description ?? ''),
-    modelRollout: modelRolloutSchema.prefault({}),
+    modelRollout: restartOnly(modelRolloutSchema.prefault({})),
     tls: tlsSchema.prefault({}),
     http2: http2Schema.prefault({}),
     upstreamTls: upstreamTlsSchema.prefault({}),

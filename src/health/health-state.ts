@@ -12,6 +12,8 @@ export interface HealthState {
   readonly isHealthy: boolean;
   /** Records one check result; returns true when it changed the state. */
   record(success: boolean): boolean;
+  /** New thresholds (a reload); the current state and streak are kept. */
+  reconfigure(options: HealthStateOptions): void;
 }
 
 function assertThreshold(name: string, value: number): void {
@@ -23,7 +25,7 @@ function assertThreshold(name: string, value: number): void {
 export function createHealthState(options: HealthStateOptions, initiallyHealthy = true): HealthState {
   assertThreshold('healthyThreshold', options.healthyThreshold);
   assertThreshold('unhealthyThreshold', options.unhealthyThreshold);
-  const { healthyThreshold, unhealthyThreshold } = options;
+  let { healthyThreshold, unhealthyThreshold } = options;
   let isHealthy = initiallyHealthy;
   // Only the streak that could flip the current state matters; a result that confirms the
   // current state breaks it.
@@ -43,6 +45,11 @@ export function createHealthState(options: HealthStateOptions, initiallyHealthy 
       isHealthy = !isHealthy;
       streak = 0;
       return true;
+    },
+    reconfigure(next) {
+      assertThreshold('healthyThreshold', next.healthyThreshold);
+      assertThreshold('unhealthyThreshold', next.unhealthyThreshold);
+      ({ healthyThreshold, unhealthyThreshold } = next);
     },
   };
 }

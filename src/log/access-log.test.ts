@@ -50,3 +50,14 @@ test('without telemetry the retry fields are null, so the line shape never chang
   const line = JSON.parse(s.text().trim()) as Record<string, unknown>;
   assert.deepEqual([line.retryProbability, line.attempt, line.repeat], [null, null, null]);
 });
+
+test('a new buffer size (a reload of access_log_buffer) applies to the next lines', () => {
+  const s = sink();
+  let drops = 0;
+  const log = createAccessLog(s.out, { maxBufferedLines: 2, onDrop: () => drops++ });
+  log.setMaxBufferedLines(4);
+  for (let i = 0; i < 5; i++) log.write(record);
+  log.close();
+  assert.equal(drops, 1);
+  assert.equal(s.text().trim().split('\n').length, 4);
+});

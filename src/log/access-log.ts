@@ -27,11 +27,14 @@ export interface AccessLog {
   write(r: AccessRecord): void;
   flush(): void;
   close(): void;
+  /** A new buffer size ([runtime] access_log_buffer, on reload); lines already waiting stay. */
+  setMaxBufferedLines(n: number): void;
 }
 
 const FLUSH_INTERVAL_MS = 50;
 
 export function createAccessLog(out: LineSink, options: { maxBufferedLines: number; onDrop: () => void }): AccessLog {
+  let maxBufferedLines = options.maxBufferedLines;
   let lines: string[] = [];
   let lastSecond = -1;
   let secondIso = '';
@@ -54,7 +57,7 @@ export function createAccessLog(out: LineSink, options: { maxBufferedLines: numb
   timer.unref();
   return {
     write(r) {
-      if (lines.length >= options.maxBufferedLines) {
+      if (lines.length >= maxBufferedLines) {
         options.onDrop();
         return;
       }
@@ -66,6 +69,9 @@ export function createAccessLog(out: LineSink, options: { maxBufferedLines: numb
       );
     },
     flush,
+    setMaxBufferedLines(n) {
+      maxBufferedLines = n;
+    },
     close() {
       clearInterval(timer);
       flush();

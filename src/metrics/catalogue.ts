@@ -39,7 +39,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     configReloads: new Counter({ name: 'sibyl_config_reloads_total', help: 'Config reloads applied successfully.', registers: r }),
     configReloadFailures: new Counter({ name: 'sibyl_config_reload_failures_total', help: 'Config reloads rejected because the new config was invalid.', registers: r }),
     configGeneration: new Gauge({ name: 'sibyl_config_generation', help: 'Number of the config generation in service.', registers: r }),
-    accessLogDropped: new Counter({ name: 'sibyl_log_access_dropped_total', help: 'Access log lines dropped because the buffer ([runtime] metrics_cap lines) was full.', registers: r }),
+    accessLogDropped: new Counter({ name: 'sibyl_log_access_dropped_total', help: 'Access log lines dropped because the buffer ([runtime] access_log_buffer lines) was full.', registers: r }),
     retryDecisions: new Counter({ name: 'sibyl_retry_decisions_total', help: 'Failed attempts and what Sibyl did: retried, or the reason it did not (not_retryable_outcome, method_not_idempotent, body_not_replayable, response_started, max_retries, no_other_backend, budget_exhausted, client_gone).', labelNames: ['decision'], registers: r }),
     backendAttempts: new Counter({ name: 'sibyl_retry_backend_attempts_total', help: 'Attempts sent to backends (first attempts and Sibyl\'s retries).', registers: r }),
     amplification: new Gauge({ name: 'sibyl_retry_amplification', help: 'Backend attempts per client request over the last [metrics] interval (1 = no retries by Sibyl).', registers: r }),

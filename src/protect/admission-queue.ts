@@ -18,13 +18,18 @@ interface Entry {
 }
 
 export class AdmissionQueue {
-  readonly #capacity: number;
+  #capacity: number;
   readonly #clock: Clock;
   #entries: Entry[] = [];
 
   constructor(capacity: number, clock: Clock) {
     this.#capacity = capacity;
     this.#clock = clock;
+  }
+
+  /** [load_shedding] max_queue, changed by a reload; waiters beyond a lowered capacity stay until served or expired. */
+  set capacity(n: number) {
+    this.#capacity = n;
   }
 
   get length(): number {

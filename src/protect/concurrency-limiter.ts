@@ -71,9 +71,15 @@ export interface ConcurrencyLimiter {
    * the abandoned request, so ignoring it would let the limit grow while the backend drowns.
    */
   abandon(elapsedMs: number, now: number, loopLagMs?: number): void;
+  /**
+   * New options from a reload: what was learned (no-load latency, the limit) is kept, the limit
+   * brought within the new [min_limit, max_limit]; initial_limit only starts a new limiter.
+   */
+  reconfigure(options: ConcurrencyLimiterOptions): void;
 }
 
-export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = DEFAULT_LIMITER_OPTIONS): ConcurrencyLimiter {
+export function createConcurrencyLimiter(initialOptions: ConcurrencyLimiterOptions = DEFAULT_LIMITER_OPTIONS): ConcurrencyLimiter {
+  let options = initialOptions;
   let limit = options.initialLimit;
   let inFlight = 0;
   let baselineMs = Number.POSITIVE_INFINITY;
@@ -135,6 +141,10 @@ export function createConcurrencyLimiter(options: ConcurrencyLimiterOptions = DE
       roundMinMs = Math.min(roundMinMs, Math.max(0, latencyMs - loopLagMs));
       roundMaxLoad = Math.max(roundMaxLoad, loadAtStart);
       if (++roundSamples >= Math.max(MIN_ROUND_SAMPLES, Math.floor(limit))) endRound(now);
+    },
+    reconfigure(next) {
+      options = next;
+      limit = Math.min(next.maxLimit, Math.max(next.minLimit, limit));
     },
   };
 }

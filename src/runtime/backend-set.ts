@@ -23,7 +23,7 @@ export interface BackendSetChange {
 }
 
 /** `list` is every backend of every pool (names are unique across pools); the default pool's may come from discovery. */
-export function buildBackendSet(config: Config, list: readonly { name: string; address: string; weight: number; tls?: boolean | undefined }[], live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
+export function buildBackendSet(config: Config, list: readonly { id?: number | undefined; name: string; address: string; weight: number; tls?: boolean | undefined }[], live: ReadonlyMap<string, Backend>, now: () => number): BackendSetChange {
   const poolOptions = upstreamPoolOptionsFrom(config);
   // read (the CA file) only when some backend uses TLS
   const tls = list.some((b) => isTlsBackend(config, b)) ? upstreamTlsFrom(config) : undefined;
@@ -44,6 +44,7 @@ export function buildBackendSet(config: Config, list: readonly { name: string; a
     } else {
       backend.weight = spec.weight;
     }
+    backend.configId = b.id;
     backends.push(backend);
   }
   const removed = [...live.values()].filter((b) => !keep.has(b.key));

@@ -42,6 +42,8 @@ export class Backend implements Candidate {
   readonly tls: UpstreamTls | undefined;
   /** [proxy] response_header_timeout, for the gRPC path (the pool applies it itself). */
   readonly headersTimeoutMs: number;
+  /** The optional numeric `[[backends]] id` (the seed's layout): carried along and shown, never an identity. */
+  configId: number | undefined;
   weight: number;
   effectiveWeight: number;
   inFlight = 0;
@@ -55,7 +57,8 @@ export class Backend implements Candidate {
   // One time base per estimate: a failure is a sample of the error EWMA only.
   #lastSampleMs = -Infinity;
   #lastLatencySampleMs = -Infinity;
-  #halfLifeMs = 1;
+  /** Half-life of the EWMAs: its pool's [strategy] ewma_half_life, set by each generation (build-pools.ts). */
+  ewmaHalfLifeMs = 10_000;
   #latencyEwmaMs = 0;
   #errorEwma = 0;
   // The retry model's predictions for this backend's answers (client-facing, final attempts only)
@@ -114,7 +117,8 @@ export class Backend implements Candidate {
   }
 
   /** Feeds the predicted-retry EWMAs with the model's prediction for one answer this backend gave. */
-  recordPrediction(prediction: number, outcome: Outcome, nowMs: number, halfLifeMs: number): void {
+  recordPrediction(prediction: number, outcome: Outcome, nowMs: number): void {
+    const halfLifeMs = this.ewmaHalfLifeMs;
     const elapsedSince = (sampleMs: number): number => (sampleMs === -Infinity ? halfLifeMs * 10 : nowMs - sampleMs);
     this.#predictedRetryEwma = ewmaUpdate(this.#predictedRetryEwma, prediction, elapsedSince(this.#lastPredictionMs), halfLifeMs);
     this.#lastPredictionMs = nowMs;
@@ -125,14 +129,14 @@ export class Backend implements Candidate {
   }
 
   #decaySince(sampleMs: number): number {
-    return sampleMs === -Infinity ? 1 : decayFactor(this.#now() - sampleMs, this.#halfLifeMs);
+    return sampleMs === -Infinity ? 1 : decayFactor(this.#now() - sampleMs, this.ewmaHalfLifeMs);
   }
 
   /** Feeds the latency and error EWMAs that strategies read. */
-  recordOutcome(outcome: Outcome, nowMs: number, halfLifeMs: number): void {
+  recordOutcome(outcome: Outcome, nowMs: number): void {
+    const halfLifeMs = this.ewmaHalfLifeMs;
     // before the first sample, as if the last one was long ago: the first sample sets the estimate
     const elapsedSince = (sampleMs: number): number => (sampleMs === -Infinity ? halfLifeMs * 10 : nowMs - sampleMs);
-    this.#halfLifeMs = halfLifeMs;
     const failed = isServerFailure(outcome) ? 1 : 0;
     this.#errorEwma = ewmaUpdate(this.#errorEwma, failed, elapsedSince(this.#lastSampleMs), halfLifeMs);
     this.#lastSampleMs = nowMs;
@@ -145,6 +149,7 @@ export class Backend implements Candidate {
   toJSON() {
     return {
       name: this.id,
+      ...(this.configId === undefined ? {} : { id: this.configId }),
       address: this.address,
       weight: this.weight,
       effectiveWeight: this.effectiveWeight,

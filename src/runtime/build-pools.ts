@@ -41,7 +41,10 @@ export function buildPools(config: Config, backends: ReadonlyMap<string, Backend
   health.configure(specs.map((spec, i) => ({ name: spec.name, config: { ...config, health: spec.health }, backends: members[i] ?? [] })));
   const pools = new Map<string, Pool>();
   specs.forEach((spec, i) => {
-    for (const b of members[i] ?? []) b.poolName = spec.name;
+    for (const b of members[i] ?? []) {
+      b.poolName = spec.name;
+      b.ewmaHalfLifeMs = spec.strategy.ewmaHalfLife;
+    }
     const hashKey = spec.strategy.hashKey;
     pools.set(
       spec.name,

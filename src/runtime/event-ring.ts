@@ -1,6 +1,6 @@
 // A bounded ring of recent events; the oldest is evicted (and reported) when full.
 export class EventRing<T> {
-  readonly #capacity: number;
+  #capacity: number;
   readonly #onEvict: () => void;
   #items: T[] = [];
 
@@ -12,6 +12,15 @@ export class EventRing<T> {
   push(item: T): void {
     this.#items.push(item);
     if (this.#items.length > this.#capacity) {
+      this.#items.shift();
+      this.#onEvict();
+    }
+  }
+
+  /** A new capacity (a reload); shrinking evicts the oldest, each reported. */
+  resize(capacity: number): void {
+    this.#capacity = capacity;
+    while (this.#items.length > capacity) {
       this.#items.shift();
       this.#onEvict();
     }

@@ -49,12 +49,16 @@ export class HealthSupervisor {
   configure(config: Config, backends: readonly Backend[]): void {
     this.#config = config;
     this.#backends = backends;
-    this.#events ??= new EventRing(config.runtime.healthCap, () => this.#deps.metrics.healthEventsDropped.inc());
+    if (this.#events === undefined) this.#events = new EventRing(config.runtime.healthCap, () => this.#deps.metrics.healthEventsDropped.inc());
+    else this.#events.resize(config.runtime.healthCap);
     const h = config.health;
+    const thresholds = { healthyThreshold: h.healthyThreshold, unhealthyThreshold: h.unhealthyThreshold };
     for (const b of backends) {
-      if (!this.#states.has(b.key)) {
-        this.#states.set(b.key, createHealthState({ healthyThreshold: h.healthyThreshold, unhealthyThreshold: h.unhealthyThreshold }, true));
-      }
+      const state = this.#states.get(b.key);
+      if (state === undefined) this.#states.set(b.key, createHealthState(thresholds, true));
+      else state.reconfigure(thresholds);
+      // without active checks nothing would ever bring back a backend they took out
+      if (!h.enabled && !b.isHealthy) this.#readmit(b);
       this.#publish(b);
     }
     const od = config.outlierDetection;
@@ -80,6 +84,16 @@ export class HealthSupervisor {
     this.#outliers.setMembers(backends.map((b) => b.id));
     this.#configureChecker(config);
     this.refreshWeights();
+  }
+
+  /** Health checks were turned off: a backend they had taken out counts as healthy again. */
+  #readmit(b: Backend): void {
+    this.#states.set(b.key, createHealthState({ healthyThreshold: this.#config?.health.healthyThreshold ?? 1, unhealthyThreshold: this.#config?.health.unhealthyThreshold ?? 1 }, true));
+    b.isHealthy = true;
+    b.healthySinceMs = this.#deps.clock.now();
+    this.#deps.metrics.healthTransitions.inc({ backend: b.id, state: 'healthy' });
+    this.#deps.logger.info({ backend: b.id }, 'health checks disabled: backend counts as healthy again');
+    this.note(b.id, 'healthy', 'health checks disabled');
   }
 
   forget(backend: Backend): void {

@@ -3,6 +3,7 @@
 // the admin API calls its commands, the proxy reads `current` once per request.
 import type { Outcome } from '../core/outcome.ts';
 import type { Config } from '../config/schema.ts';
+import { restartNeeded } from '../config/diff.ts';
 import type { RuntimeDeps } from './deps.ts';
 import type { Backend } from './backend.ts';
 import { buildBackendSet } from './backend-set.ts';
@@ -30,6 +31,10 @@ export interface ReloadResult {
   readonly atIso: string;
   readonly generation: number;
   readonly problems: readonly string[];
+  /** Changed keys that take effect only after a restart (snake_case paths), against the config the process started with. */
+  readonly needsRestart: readonly string[];
+  /** The file was the one already in service: nothing was applied. */
+  readonly isUnchanged?: boolean;
 }
 
 const MAX_RETRY_AFTER_SECONDS = 60;
@@ -46,6 +51,8 @@ export class Runtime {
   readonly #discovery: DiscoverySupervisor;
   readonly #startedAtMs: number;
   #config: Config;
+  /** The config the process started with: what keys that need a restart still run on. */
+  readonly #startConfig: Config;
   #generation: Generation;
   #live = new Map<string, Backend>();
   #lastReload: ReloadResult;
@@ -84,12 +91,13 @@ export class Runtime {
     this.#retryBudget = new RetryBudget({ ratio: config.retry.budgetRatio, minRetriesPerSecond: config.retry.budgetMinPerSecond, ttlMs: BUDGET_TTL_MS });
     this.#startedAtMs = deps.clock.now();
     this.#config = config;
+    this.#startConfig = config;
     this.#health = new PoolHealth(deps, () => this.#generation?.invalidate()); // undefined while the first generation is built
     this.#discovery = new DiscoverySupervisor(deps, () => this.#applyDiscovered());
     this.#discovery.configure(config.discovery);
     this.#generation = this.#build(config, 1);
     this.delivery.configure(config);
-    this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [] };
+    this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: 1, problems: [], needsRestart: [] };
     deps.metrics.configGeneration.set(1);
   }
 
@@ -190,9 +198,6 @@ export class Runtime {
     const previous = this.#generation;
     this.#discovery.configure(config.discovery);
     const next = this.#build(config, previous.id + 1);
-    if (config.proxy.listenAddress !== this.#config.proxy.listenAddress || config.admin.listenAddress !== this.#config.admin.listenAddress || config.proxy.kind !== this.#config.proxy.kind) {
-      this.#deps.logger.warn('listen addresses or proxy.kind changed in the config: a restart is needed to rebind them');
-    }
     this.#config = config;
     this.#generation = next;
     this.retry?.reconfigure(config);
@@ -205,15 +210,17 @@ export class Runtime {
     }
     this.#deps.metrics.configReloads.inc();
     this.#deps.metrics.configGeneration.set(next.id);
-    this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: next.id, problems: [] };
+    const needsRestart = restartNeeded(this.#startConfig, config);
+    this.#lastReload = { ok: true, atIso: new Date().toISOString(), generation: next.id, problems: [], needsRestart };
     this.#deps.logger.info({ generation: next.id, backends: next.backends.map((b) => b.id) }, 'config applied');
+    if (needsRestart.length > 0) this.#deps.logger.warn({ generation: next.id, needsRestart }, `config applied, but these changed keys need a restart to take effect: ${needsRestart.join(', ')}`);
     return this.#lastReload;
   }
 
   /** Records a rejected reload: nothing else changes. */
   rejectReload(problems: readonly string[]): ReloadResult {
     this.#deps.metrics.configReloadFailures.inc();
-    this.#lastReload = { ok: false, atIso: new Date().toISOString(), generation: this.#generation.id, problems };
+    this.#lastReload = { ok: false, atIso: new Date().toISOString(), generation: this.#generation.id, problems, needsRestart: this.#lastReload.needsRestart };
     this.#deps.logger.error({ problems }, 'config reload rejected; the previous config stays in service');
     return this.#lastReload;
   }
@@ -221,14 +228,14 @@ export class Runtime {
   /** The record phase: feeds EWMAs and the outlier detector. Synchronous and cheap. */
   recordOutcome(backend: Backend, outcome: Outcome): void {
     const now = this.#deps.clock.now();
-    backend.recordOutcome(outcome, now, this.#config.strategy.ewmaHalfLife);
+    backend.recordOutcome(outcome, now);
     this.#health.recordOutcome(backend, outcome, now);
     this.delivery.recordOutcome(backend.poolName, outcome);
   }
 
   /** The model's prediction for an answer `backend` gave a client: feeds adaptive and outlier ejection. */
   recordPrediction(backend: Backend, outcome: Outcome, prediction: number): void {
-    backend.recordPrediction(prediction, outcome, this.#deps.clock.now(), this.#config.strategy.ewmaHalfLife);
+    backend.recordPrediction(prediction, outcome, this.#deps.clock.now());
   }
 
   drain(name: string): CommandResult {
@@ -365,11 +372,15 @@ export class Runtime {
     const all = poolSpecsOf(effective).flatMap((p) => p.backends);
     const change = buildBackendSet(config, all, this.#live, () => this.#deps.clock.now());
     const ls = config.loadShedding;
+    const limiterOptions = { ...DEFAULT_LIMITER_OPTIONS, initialLimit: ls.initialLimit, minLimit: ls.minLimit, maxLimit: ls.maxLimit, tolerance: ls.tolerance };
     for (const b of change.backends) {
-      // a backend keeps what its limiter learned across reloads; turning shedding off drops it
+      // a backend keeps what its limiter learned across reloads, under the new limits; turning
+      // shedding off drops it
       if (!ls.enabled) b.limiter = undefined;
-      else b.limiter ??= createConcurrencyLimiter({ ...DEFAULT_LIMITER_OPTIONS, initialLimit: ls.initialLimit, minLimit: ls.minLimit, maxLimit: ls.maxLimit, tolerance: ls.tolerance });
+      else if (b.limiter === undefined) b.limiter = createConcurrencyLimiter(limiterOptions);
+      else b.limiter.reconfigure(limiterOptions);
     }
+    this.admission.capacity = ls.maxQueue;
     this.#live = new Map(change.backends.map((b) => [b.key, b]));
     for (const b of change.removed) {
       // close() lets in-flight requests of the old generation finish first

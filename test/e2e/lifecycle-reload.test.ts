@@ -119,3 +119,25 @@ test('SIGHUP and POST /api/reload re-read the config file', async (t) => {
   assert.ok(rejected.body.problems.some((p) => p.includes('backend')), `a file without backends is reported too: ${JSON.stringify(rejected.body.problems)}`);
   assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_config_generation'), 3);
 });
+
+test('one change, one generation: the watcher does not apply again what POST /api/reload applied; keys needing a restart are named', async (t) => {
+  const [a, b] = (await backends(t, ['a', 'b'])) as [TestBackend, TestBackend];
+  const sibyl = await serve(t, configWith([a], 100));
+  // a plain write (truncate, write): the watcher sees it too, as it sees an operator's edit
+  const moved = configWith([a, b], 100).replace('[proxy]\nlisten_address = "127.0.0.1:0"', '[proxy]\nlisten_address = "127.0.0.1:65000"');
+  await writeFile(sibyl.configPath, moved);
+  const applied = await adminJson<ReloadView & { needsRestart: string[] }>(sibyl.adminUrl, '/api/reload', 'POST');
+  assert.equal(applied.body.ok, true);
+  assert.equal(applied.body.generation, 2);
+  assert.deepEqual(applied.body.needsRestart, ['proxy.listen_address'], 'the answer names the key that waits for a restart');
+  // and the log does (its line may arrive after the answer)
+  await eventually(() => sibyl.logLines.some((l) => l.includes('need a restart') && l.includes('proxy.listen_address')), 5000);
+
+  // whichever came second (watcher or POST) found the file already applied
+  await eventually(() => sibyl.logLines.some((l) => l.includes('config file unchanged since it was applied')), 5000);
+  assert.equal((await configView(sibyl.adminUrl)).generation, 2);
+  assert.equal(await metricValue(sibyl.adminUrl, 'sibyl_config_reloads_total'), 1);
+  const both = await runLoad(sibyl.proxyUrl, { concurrency: 2, maxRequests: 10, maxDurationMs: 5000 });
+  assert.equal(both.statuses.get(200), 10, describeLoad(both));
+  assert.ok(b.seen.length > 0, 'the added backend serves: the rest of the file applied');
+});
