@@ -210,7 +210,11 @@ export function createPipeline(deps: PipelineDeps) {
     const s = generation.settings;
     const attempt = beginAttempt(a, body);
     const limited = runtime.rateLimits.check(req.url ?? '', clientIp, req.headers, attempt?.clientKey, startMs);
-    if (limited !== undefined) return reject(req, res, s, requestId, limited.spec, startMs, attempt, limited);
+    if (limited !== undefined) {
+      runtime.tally.rateLimited++;
+      if (attempt !== undefined && attempt.ticket.attempt > 1) runtime.tally.rateLimitedRetries++;
+      return reject(req, res, s, requestId, limited.spec, startMs, attempt, limited);
+    }
 
     // route -> split: the pool this request is served by (its retries stay there)
     const { pool, variant } = runtime.delivery.traffic.choose(generation, req, clientIp);

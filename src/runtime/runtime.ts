@@ -63,9 +63,14 @@ export class Runtime {
   /** Sibyl's own retry budget; outlives generations (a reload must not refill it). */
   #retryBudget: RetryBudget;
   /** Plain counts the data path bumps; the gauges below are ratios of their deltas. */
-  readonly tally = { clientRequests: 0, clientRetries: 0, clientRepeats: 0, backendAttempts: 0, clientSuccesses: 0 };
+  /**
+   * Request counters of the data path. rateLimited and rateLimitedRetries count the requests (and
+   * the retries among them) Sibyl's own rate limits refused: a policy at work, not lost goodput,
+   * so the storm detector leaves them out.
+   */
+  readonly tally = { clientRequests: 0, clientRetries: 0, clientRepeats: 0, backendAttempts: 0, clientSuccesses: 0, rateLimited: 0, rateLimitedRetries: 0 };
   readonly #storm = new MetastabilityDetector();
-  #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0 };
+  #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0, rateLimited: 0, rateLimitedRetries: 0 };
   #cancelStorm: (() => void) | undefined;
   /** Pools' traffic: routes, splits, rollouts, blue-green, experiments. */
   readonly delivery: ProgressiveDelivery;
@@ -76,7 +81,7 @@ export class Runtime {
   readonly loopLag: EventLoopLag;
   /** [[rate_limits]]: outlive generations, so that a reload keeps the buckets of unchanged limits. */
   readonly rateLimits: RateLimits;
-  #lastTally = { clientRequests: 0, clientRetries: 0, clientRepeats: 0, backendAttempts: 0, clientSuccesses: 0 };
+  #lastTally = { ...this.tally };
   #budgetSignature: string;
 
   constructor(config: Config, deps: RuntimeDeps, retry?: RetryIntelligence) {
@@ -271,8 +276,9 @@ export class Runtime {
   #observeStorm(): void {
     const t = this.tally;
     const last = this.#stormTally;
-    const requests = t.clientRequests - last.clientRequests;
-    const retries = t.clientRetries - last.clientRetries;
+    // a request refused by a rate limit is neither goodput lost nor load the backends carried
+    const requests = t.clientRequests - last.clientRequests - (t.rateLimited - last.rateLimited);
+    const retries = t.clientRetries - last.clientRetries - (t.rateLimitedRetries - last.rateLimitedRetries);
     const before = this.#storm.report.state;
     const report = this.#storm.observe(
       {
@@ -283,7 +289,7 @@ export class Runtime {
       },
       this.#deps.clock.now(),
     );
-    this.#stormTally = { clientRequests: t.clientRequests, clientRetries: t.clientRetries, clientSuccesses: t.clientSuccesses };
+    this.#stormTally = { clientRequests: t.clientRequests, clientRetries: t.clientRetries, clientSuccesses: t.clientSuccesses, rateLimited: t.rateLimited, rateLimitedRetries: t.rateLimitedRetries };
     for (const state of ['healthy', 'degraded', 'metastable'] as const) this.#deps.metrics.stormState.set({ state }, report.state === state ? 1 : 0);
     if (report.state !== before) {
       const log = report.state === 'metastable' ? this.#deps.logger.error.bind(this.#deps.logger) : this.#deps.logger.warn.bind(this.#deps.logger);

@@ -47,3 +47,42 @@ test('GET /api/storm goes healthy -> metastable when retries sustain failures wi
   await eventually(async () => (await storm()).state === 'healthy', 5000);
   await stopClient();
 });
+
+test("a rate limit's 429s and the clients' retries of them are not a storm", async (t) => {
+  const backend = await startTestBackend('b');
+  t.after(() => backend.close());
+  const limit = '[[rate_limits]]\nname = "per-client"\nkey = "header:x-client-id"\nrate = 40\nburst = 10';
+  const sibyl = await startSibyl(httpToml({ rest: `[health]\nenabled = false\n${limit}`, backends: backendsToml([backend]) }));
+  t.after(() => sibyl.stop());
+  const storm = async () => (await (await request(`${sibyl.adminUrl}/api/storm`)).body.json()) as { state: string; successRatio: number; retryShare: number };
+  let n = 0;
+  let refused = 0;
+  let isRunning = true;
+  // a client well over its limit that retries each 429 twice, as got and undici's RetryAgent do
+  const client = (async () => {
+    while (isRunning) {
+      const path = `/r/${n++}`;
+      for (let attempt = 0; attempt < 3 && isRunning; attempt++) {
+        const res = await request(`${sibyl.proxyUrl}${path}`, { headers: { 'x-client-id': 'c1' } });
+        await res.body.text();
+        if (res.statusCode !== 429) break;
+        refused++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  })();
+  t.after(async () => {
+    isRunning = false;
+    await client;
+  });
+  // past the detector's sustain time (5 s) and a few of its ticks
+  const states = new Set<string>();
+  for (let i = 0; i < 16; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    states.add((await storm()).state);
+  }
+  isRunning = false;
+  await client;
+  assert.ok(refused > n / 2, `the limit refused ${refused} of ${n} logical requests' attempts`);
+  assert.deepEqual([...states], ['healthy'], JSON.stringify(await storm()));
+});
