@@ -53,15 +53,30 @@ test('overload signals shrink the limit at most once per round trip, never below
   assert.equal(limiter.limit, 5);
 });
 
-test('the no-load latency comes from light-load answers only; busy answers never raise it', () => {
+test('the no-load latency comes from light-load answers; busy answers neither lower nor raise it', () => {
   const limiter = createConcurrencyLimiter({ ...DEFAULT_LIMITER_OPTIONS, initialLimit: 40 });
   assert.equal(limiter.baselineMs, Number.POSITIVE_INFINITY);
   limiter.tryAcquire();
   limiter.release(12, false, 0, 1);
   assert.equal(limiter.baselineMs, 12, 'alone on the backend: no-load');
+  learnBaseline(limiter, 12);
   for (let i = 0; i < 30; i++) limiter.tryAcquire();
   for (let i = 0; i < 30; i++) limiter.release(3, false, 2000 + i, 30);
+  for (let i = 0; i < 30; i++) limiter.tryAcquire();
+  for (let i = 0; i < 30; i++) limiter.release(300, false, 3000 + i, 30);
   assert.equal(limiter.baselineMs, 12, 'answers under load say nothing about the no-load latency');
+});
+
+test('a backend never lightly loaded still gets a no-load latency: the fastest of its answers', () => {
+  const limiter = createConcurrencyLimiter({ ...DEFAULT_LIMITER_OPTIONS, initialLimit: 16 });
+  for (let i = 0; i < 19; i++) {
+    limiter.tryAcquire();
+    limiter.release(40 + i, false, i, 16);
+  }
+  assert.equal(limiter.baselineMs, Number.POSITIVE_INFINITY, 'not yet: 19 answers');
+  limiter.tryAcquire();
+  limiter.release(45, false, 20, 16);
+  assert.equal(limiter.baselineMs, 40);
 });
 
 test('a mix of cheap and expensive requests is not an overload; queueing on top of the same mix is', () => {
@@ -83,10 +98,10 @@ test('a mix of cheap and expensive requests is not an overload; queueing on top 
   assert.ok(limiter.limit < before, `queueing shrinks it: ${limiter.limit}`);
 });
 
-test('before enough light-load answers, latency alone shrinks nothing', () => {
+test('before enough answers, latency alone shrinks nothing', () => {
   const limiter = createConcurrencyLimiter({ ...DEFAULT_LIMITER_OPTIONS, initialLimit: 40 });
   learnBaseline(limiter, 1, 5);
-  for (let i = 0; i < 200; i++) limiter.release(500, false, 100 + i * 10, 30);
+  for (let i = 0; i < 14; i++) limiter.release(500, false, 100 + i * 10, 30);
   assert.ok(limiter.limit >= 40);
 });
 
@@ -142,4 +157,92 @@ test("the proxy's own event-loop lag is not taken for backend overload, and does
   fresh.tryAcquire();
   fresh.release(20, false, 0, 1, 30);
   assert.equal(fresh.baselineMs, Number.POSITIVE_INFINITY);
+});
+
+/**
+ * An overload as the live experiment makes it, in virtual time: a backend with `slots` workers and
+ * its own FIFO queue, each request taking 40-80 ms of work; Poisson arrivals at 60 % of its
+ * capacity for 5 s (the no-load latency is learned), then at 130 %. Requests beyond the limit wait
+ * in the proxy. Returns the limit every 100 ms of the overload.
+ */
+function overload(slots: number, initialLimit: number, seed: number): number[] {
+  let state = seed;
+  const random = (): number => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  const limiter = createConcurrencyLimiter({ ...DEFAULT_LIMITER_OPTIONS, initialLimit: Math.max(initialLimit, DEFAULT_LIMITER_OPTIONS.minLimit) });
+  const capacityPerMs = slots / 60;
+  const events: { at: number; run: () => void }[] = [];
+  const at = (time: number, run: () => void): void => {
+    let i = events.length;
+    while (i > 0 && events[i - 1]!.at > time) i--;
+    events.splice(i, 0, { at: time, run });
+  };
+  let now = 0;
+  let busy = 0;
+  const backendQueue: (() => void)[] = [];
+  const proxyQueue: number[] = [];
+  const serve = (done: () => void): void => {
+    busy++;
+    at(now + 40 + 40 * random(), () => {
+      busy--;
+      // the backend takes the next of its own queue before the proxy sends anything new
+      const next = backendQueue.shift();
+      if (next !== undefined) serve(next);
+      done();
+    });
+  };
+  const send = (): void => {
+    const sentAt = now;
+    const load = limiter.inFlight;
+    const done = (): void => {
+      limiter.release(now - sentAt, false, now, load);
+      while (proxyQueue.length > 0 && limiter.tryAcquire()) {
+        proxyQueue.shift();
+        send();
+      }
+    };
+    if (busy < slots) serve(done);
+    else backendQueue.push(done);
+  };
+  const arrive = (): void => {
+    if (limiter.tryAcquire()) send();
+    else proxyQueue.push(now);
+  };
+  const OVERLOAD_AT = 5000;
+  const END = OVERLOAD_AT + 10_000;
+  const schedule = (): void => {
+    const rate = (now < OVERLOAD_AT ? 0.6 : 1.3) * capacityPerMs;
+    at(now - Math.log(1 - random()) / rate, () => {
+      arrive();
+      if (now < END) schedule();
+    });
+  };
+  schedule();
+  const limits: number[] = [];
+  for (let t = OVERLOAD_AT; t <= END; t += 100) at(t, () => limits.push(limiter.limit));
+  while (events.length > 0) {
+    const e = events.shift()!;
+    now = e.at;
+    e.run();
+  }
+  return limits;
+}
+
+test('an overload brings the limit to the backend\'s concurrency within 3 s, from any starting limit (backends of 2, 8 and 64 slots)', () => {
+  for (const slots of [2, 8, 64]) {
+    for (const initialLimit of [2, 16, 64]) {
+      for (const seed of [1, 2, 3]) {
+        const limits = overload(slots, initialLimit, seed);
+        // from 3 s into the overload on: between the backend's slots and tolerance x them, with a
+        // step of slack either side (the limit probes by one)
+        const settled = limits.slice(30);
+        const low = Math.max(DEFAULT_LIMITER_OPTIONS.minLimit, slots - 1);
+        const high = Math.ceil(DEFAULT_LIMITER_OPTIONS.tolerance * slots) + 2;
+        const outside = settled.filter((l) => l < low || l > high);
+        assert.equal(outside.length, 0, `${slots} slots, initial limit ${initialLimit}, seed ${seed}: limits after 3 s ${JSON.stringify(settled)}`);
+      }
+    }
+  }
 });
