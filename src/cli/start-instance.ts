@@ -97,7 +97,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   const proxy =
     config.proxy.kind === 'tcp'
       ? new TcpProxyServer({ runtime, metrics, logger })
-      : new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }), createServer: protocols.createServer });
+      : new ProxyServer({ runtime, metrics, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics, now: () => performance.now() }), createServer: protocols.createServer });
 
   let reloading: Promise<ReloadResult> | undefined;
   const reload = async (): Promise<ReloadResult> => {

@@ -22,7 +22,7 @@ export function createMetrics(options: { collectProcessMetrics?: boolean } = {})
     limitRejections: new Counter({ name: 'sibyl_proxy_limit_rejections_total', help: 'Requests refused by a limit (header_size, url_length, body_size, client_timeout, bad_request, not_a_proxy).', labelNames: ['limit'], registers: r }),
     upstreamErrors: new Counter({ name: 'sibyl_proxy_upstream_errors_total', help: 'Attempts that got no valid response from a backend, by error kind.', labelNames: ['backend', 'error_kind'], registers: r }),
     noBackend: new Counter({ name: 'sibyl_proxy_no_backend_total', help: 'Requests answered 503 because no backend was eligible.', registers: r }),
-    websocketUpgrades: new Counter({ name: 'sibyl_proxy_websocket_upgrades_total', help: 'WebSocket upgrades proxied, by result (ok, error).', labelNames: ['result'], registers: r }),
+    websocketUpgrades: new Counter({ name: 'sibyl_proxy_websocket_upgrades_total', help: 'WebSocket upgrades, by result: ok (the backend answered the handshake), limited (rate limit, 429), shed (503), timeout (connect or handshake answer timed out), error (anything else refused or failed).', labelNames: ['result'], registers: r }),
     backendHealthy: new Gauge({ name: 'sibyl_backend_healthy', help: '1 when the backend passes active health checks.', labelNames: ['backend'], registers: r }),
     backendEjected: new Gauge({ name: 'sibyl_backend_ejected', help: '1 while the outlier detector has the backend ejected.', labelNames: ['backend'], registers: r }),
     backendDraining: new Gauge({ name: 'sibyl_backend_draining', help: '1 while the backend is drained by an operator.', labelNames: ['backend'], registers: r }),
