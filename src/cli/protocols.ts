@@ -12,6 +12,7 @@ export function listenerOptionsFrom(config: Config): ListenerOptions {
         ? {
             minVersion: t.minVersion,
             ciphers: t.ciphers,
+            hsts: t.hstsMaxAgeSeconds === undefined ? undefined : `max-age=${t.hstsMaxAgeSeconds}${t.hstsIncludeSubdomains ? '; includeSubDomains' : ''}`,
             defaultCertificate: { certFile: t.certFile, keyFile: t.keyFile, serverNames: [] },
             certificates: t.certificates.map((c) => ({ certFile: c.certFile, keyFile: c.keyFile, serverNames: c.serverNames })),
             reloadIntervalMs: t.reloadInterval,

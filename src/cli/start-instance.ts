@@ -98,7 +98,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   const proxy =
     config.proxy.kind === 'tcp'
       ? new TcpProxyServer({ runtime, metrics, logger })
-      : new ProxyServer({ runtime, metrics, boundary, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics }), createServer: protocols.createServer });
+      : new ProxyServer({ runtime, metrics, boundary, handler: pipeline, upgrade: createUpgradeHandler({ runtime, metrics, now: () => performance.now() }), createServer: protocols.createServer });
 
   const applyConfig = (next: Config): ReloadResult => {
     const applied = runtime.apply(next);

@@ -8,6 +8,19 @@ import { checkCaFile, checkCertificatePair, checkCiphers } from './tls-files.ts'
 const count = (min: number) => z.int().min(min);
 const filePath = () => z.string().min(1).meta({ docType: 'file path' });
 
+/**
+ * TLS 1.2 suites of Mozilla's "intermediate" profile (v5.7), ECDHE only: forward secrecy and AEAD,
+ * no CBC (LUCKY13-prone), no DHE (weak or slow group negotiation with old clients).
+ */
+export const INTERMEDIATE_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 const certificateSchema = z
   .strictObject({
     serverNames: z.array(z.string().min(1)).min(1).describe('Host names (SNI) this certificate answers; `*.example.com` matches one label.'),
@@ -26,7 +39,9 @@ export const tlsSchema = z
     certFile: filePath().optional().describe('PEM certificate chain of the default certificate (leaf first), used when no `[[tls.certificates]]` entry matches the SNI. Required when enabled. Paths are relative to the working directory.'),
     keyFile: filePath().optional().describe('PEM private key of the default certificate. Required when enabled.'),
     minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2').describe('Lowest TLS version accepted.'),
-    ciphers: z.string().min(1).optional().describe('OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always the safe defaults). Unset: Node\'s default list (ECDHE with AES-GCM or ChaCha20 first, no RC4, no 3DES).'),
+    ciphers: z.string().min(1).default(INTERMEDIATE_TLS12_CIPHERS).describe('OpenSSL cipher list for TLS 1.2. The default is Mozilla\'s "intermediate" profile without DHE: ECDHE (ECDSA or RSA) with AES-GCM or ChaCha20-Poly1305 only, no CBC suite. TLS 1.3 uses Node\'s default suites (AES-GCM, ChaCha20-Poly1305) unless this list names `TLS_*` suites itself.'),
+    hstsMaxAgeSeconds: z.int().min(0).max(2 ** 31 - 1).optional().describe('Send `Strict-Transport-Security: max-age=<this>` on every response of the TLS listener (none on a cleartext listener); 0 tells browsers to forget an earlier policy. Unset: no header. A backend\'s own header wins. Applies on reload.'),
+    hstsIncludeSubdomains: z.boolean().default(false).describe('Add `includeSubDomains` to the Strict-Transport-Security header (only with `hsts_max_age_seconds`).'),
     certificates: z.array(certificateSchema).default([]).describe('Extra certificates as `[[tls.certificates]]` tables, each with `server_names` (SNI host names; `*.example.com` matches one label), `cert_file` and `key_file`; the first whose names match the client\'s SNI is presented, the default one otherwise.'),
     reloadInterval: duration().prefault('10s').describe('How often the certificate and key files are checked for changes; a change is loaded for new handshakes without a restart (open connections keep theirs). An unreadable or mismatched pair keeps the old one and counts as a failed reload.'),
   })
@@ -38,11 +53,10 @@ export const tlsSchema = z
       const problem = checkCertificatePair(t.certFile, t.keyFile);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['certFile'], message: problem });
     }
-    if (t.ciphers !== undefined) {
-      const problem = checkCiphers(t.ciphers);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['ciphers'], message: problem });
-    }
-  }, whenValid('enabled', 'certFile', 'keyFile', 'ciphers'))
+    const problem = checkCiphers(t.ciphers);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['ciphers'], message: problem });
+    if (t.hstsIncludeSubdomains && t.hstsMaxAgeSeconds === undefined) ctx.addIssue({ code: 'custom', path: ['hstsIncludeSubdomains'], message: 'needs hsts_max_age_seconds' });
+  }, whenValid('enabled', 'certFile', 'keyFile', 'ciphers', 'hstsMaxAgeSeconds', 'hstsIncludeSubdomains'))
   .describe('TLS termination on the proxy listener: certificates chosen by SNI, reloaded when their files change.');
 
 export const http2Schema = z

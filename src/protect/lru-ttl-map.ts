@@ -40,6 +40,11 @@ export class LruTtlMap<V> {
     return entry.value;
   }
 
+  /** The value without marking it used (expired or not); undefined when absent. */
+  peek(key: string): V | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
   set(key: string, value: V, nowMs: number): void {
     this.#entries.delete(key);
     this.#entries.set(key, { value, touchedAtMs: nowMs });

@@ -110,3 +110,33 @@ test('keys: client IP, a header (absent: not counted), the client key, the route
   assert.ok(!isUnderPrefix('/apix', '/api') && !isUnderPrefix('/other', '/api'));
   assert.ok(isUnderPrefix('/anything', '/') && isUnderPrefix('/api/x', '/api/'));
 });
+
+test('sweep releases the buckets of keys idle past the TTL without a new key arriving (a flood leaves no residue)', () => {
+  const clock = new ManualClock(0);
+  const evicted: string[] = [];
+  const l = limiter(10, 10, { maxKeys: 100_000, keyTtlMs: 60_000 }, (reason) => evicted.push(reason));
+  for (let i = 0; i < 50_000; i++) l.take(`flood-${i}`, clock.now());
+  clock.advance(30_000);
+  l.take('steady', clock.now());
+  l.sweep(clock.now());
+  assert.equal(l.keyCount, 50_001, 'nothing idle past the TTL yet');
+  clock.advance(30_001);
+  l.take('steady', clock.now());
+  l.sweep(clock.now());
+  assert.equal(l.keyCount, 1, 'only the key still in use is kept');
+  assert.equal(evicted.length, 50_000);
+  assert.ok(evicted.every((r) => r === 'ttl'));
+});
+
+test('takePending reports only the keys taken since the last report, also after more keys than maxKeys were pending', () => {
+  const l = limiter(100, 100, { maxKeys: 3 });
+  l.take('a', 0);
+  l.take('b', 0);
+  l.take('b', 0);
+  assert.deepEqual(l.takePending(1), [{ key: 'a', count: 1 }, { key: 'b', count: 2 }]);
+  for (const key of ['c', 'd', 'e', 'f']) l.take(key, 2); // more pending keys than tracked: a full walk once
+  assert.deepEqual(l.takePending(3), [{ key: 'd', count: 1 }, { key: 'e', count: 1 }, { key: 'f', count: 1 }], 'c was pushed out by maxKeys');
+  l.take('e', 4);
+  assert.deepEqual(l.takePending(5), [{ key: 'e', count: 1 }]);
+  assert.deepEqual(l.takePending(6), []);
+});

@@ -20,12 +20,22 @@ export interface PendingTake {
 export class RateLimiter {
   readonly shape: BucketShape;
   readonly #buckets: LruTtlMap<TokenBucket>;
+  readonly #maxKeys: number;
+  /**
+   * Keys whose bucket has takes not yet reported, so that a sync costs what it reports rather than
+   * a walk over every key (100,000 keys walked every sync interval stalled the event loop). Bounded:
+   * past maxKeys (a limiter nobody syncs, or a flood between two syncs) it gives up and the next
+   * takePending() walks every bucket once.
+   */
+  readonly #pendingKeys = new Set<string>();
+  #isPendingOverflow = false;
 
   constructor(options: RateLimiterOptions, onEvict: (reason: 'size' | 'ttl') => void = () => undefined) {
     this.shape = Object.freeze({ ratePerMs: options.ratePerSecond / 1000, burst: options.burst });
     // a bucket idle for fullAfterMs is full: forgetting it then is exact, so the TTL never goes below
     const ttlMs = Math.max(options.keyTtlMs, fullAfterMs(this.shape));
     this.#buckets = new LruTtlMap({ maxEntries: options.maxKeys, ttlMs, onEvict });
+    this.#maxKeys = options.maxKeys;
   }
 
   get keyCount(): number {
@@ -33,19 +43,39 @@ export class RateLimiter {
   }
 
   take(key: string, nowMs: number, cost = 1): TakeResult {
-    return take(this.#bucket(key, nowMs), this.shape, nowMs, cost);
+    const bucket = this.#bucket(key, nowMs);
+    const wasPending = bucket.pending > 0;
+    const result = take(bucket, this.shape, nowMs, cost);
+    if (!wasPending && bucket.pending > 0 && !this.#isPendingOverflow) {
+      if (this.#pendingKeys.size < this.#maxKeys) this.#pendingKeys.add(key);
+      else {
+        this.#isPendingOverflow = true;
+        this.#pendingKeys.clear();
+      }
+    }
+    return result;
   }
 
   /** The takes not yet reported to the shared store, per key; their counters restart at 0. */
   takePending(nowMs: number): PendingTake[] {
     this.#buckets.evictExpired(nowMs);
     const out: PendingTake[] = [];
-    for (const [key, bucket] of this.#buckets.entries()) {
-      if (bucket.pending === 0) continue;
+    const report = (key: string, bucket: TokenBucket | undefined): void => {
+      if (bucket === undefined || bucket.pending === 0) return;
       out.push({ key, count: bucket.pending });
       bucket.pending = 0;
-    }
+    };
+    if (this.#isPendingOverflow) {
+      for (const [key, bucket] of this.#buckets.entries()) report(key, bucket);
+      this.#isPendingOverflow = false;
+    } else for (const key of this.#pendingKeys) report(key, this.#buckets.peek(key));
+    this.#pendingKeys.clear();
     return out;
+  }
+
+  /** Forgets the keys idle longer than the TTL (oldest first: the cost is the number forgotten). */
+  sweep(nowMs: number): void {
+    this.#buckets.evictExpired(nowMs);
   }
 
   /**

@@ -59,12 +59,15 @@ export class ProtocolListener {
   readonly #deps: ListenerDeps;
   readonly #certificates: CertificateStore | undefined;
   readonly #guard: Http2Guard;
+  /** Strict-Transport-Security of the TLS listener (follows reloads); undefined: none. */
+  #hsts: string | undefined;
 
   constructor(options: ListenerOptions, deps: ListenerDeps) {
     this.#options = options;
     this.#deps = deps;
     this.#certificates = options.tls === undefined ? undefined : new CertificateStore(options.tls, deps);
     this.#guard = new Http2Guard(options.http2, deps.metrics);
+    this.#hsts = options.tls?.hsts;
   }
 
   /** Loads the certificates (before the server is created). */
@@ -75,6 +78,7 @@ export class ProtocolListener {
   /** A reloaded config: certificate files and HTTP/2 limits change live; the protocol set needs a restart. */
   apply(options: ListenerOptions): void {
     if (options.tls !== undefined) this.#certificates?.apply(options.tls);
+    this.#hsts = options.tls?.hsts;
     this.#guard.apply(options.http2);
     const was = this.#options;
     if ((options.tls === undefined) !== (was.tls === undefined) || options.isHttp2Enabled !== was.isHttp2Enabled || options.isH2cEnabled !== was.isH2cEnabled) {
@@ -103,6 +107,15 @@ export class ProtocolListener {
     };
   }
 
+  /** The TLS listener's responses carry Strict-Transport-Security when configured (a backend's own wins). */
+  #withHsts<Req, Res extends { setHeader(name: string, value: string): unknown }>(handler: (req: Req, res: Res) => void): (req: Req, res: Res) => void {
+    return (req, res) => {
+      const hsts = this.#hsts;
+      if (hsts !== undefined) res.setHeader('strict-transport-security', hsts);
+      handler(req, res);
+    };
+  }
+
   /** Adapts an HTTP/2 compat request for the pipeline, refusing a header list above the limit. */
   #http2Handler(handler: Handler, protocol: string): (req: Http2ServerRequest, res: Http2ServerResponse) => void {
     const metrics = this.#deps.metrics;
@@ -122,15 +135,15 @@ export class ProtocolListener {
 
   #createHttps(httpOptions: ServerOptions, handler: Handler): Server {
     const certificates = this.#certificates as CertificateStore;
-    const server = createHttpsServer({ ...httpOptions, ...certificates.serverOptions(), ALPNProtocols: ['http/1.1'] }, this.#counting(handler, 'https1'));
+    const server = createHttpsServer({ ...httpOptions, ...certificates.serverOptions(), ALPNProtocols: ['http/1.1'] }, this.#withHsts(this.#counting(handler, 'https1')));
     certificates.attach(server);
     return server as unknown as Server;
   }
 
   #createHttp2Secure(httpOptions: ServerOptions, handler: Handler): Server {
     const certificates = this.#certificates as CertificateStore;
-    const h1 = this.#counting(handler, 'https1');
-    const h2 = this.#http2Handler(handler, 'h2');
+    const h1 = this.#withHsts(this.#counting(handler, 'https1'));
+    const h2 = this.#withHsts(this.#http2Handler(handler, 'h2'));
     const server = createSecureServer(
       { ...httpOptions, ...certificates.serverOptions(), ...http2ServerOptions(this.#options.http2), Http2ServerResponse: ProxyHttp2Response, allowHTTP1: true },
       (req, res) => (req.httpVersionMajor === 2 ? h2(req, res) : h1(req as unknown as IncomingMessage, res as unknown as ServerResponse)),

@@ -48,6 +48,11 @@ const LIMIT_LABELS = new Map<ErrorSpec, string>([
   [Errors.forbiddenProxy, 'not_a_proxy'],
 ]);
 
+/** The `limit` label of sibyl_proxy_limit_rejections_total for an accept-phase refusal. */
+export function limitLabelOf(spec: ErrorSpec): string | undefined {
+  return LIMIT_LABELS.get(spec);
+}
+
 export function clientIpOf(req: IncomingMessage): string {
   const ip = req.socket.remoteAddress ?? '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
@@ -57,12 +62,18 @@ export function clientIpOf(req: IncomingMessage): string {
  * pick, retry-aware and capacity-aware: a client retry avoids the backend that failed its previous
  * attempt; with load shedding on, the backend's slot is taken (undefined: all full).
  */
-function pickFor(pool: Pool, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
+export function pickFor(pool: Pool, hashKey: string, avoidBackendId: string | undefined): Backend | undefined {
   const avoid = avoidBackendId === undefined ? undefined : pool.findBackend(avoidBackendId);
   return pool.pickWithCapacity({ hashKey }, avoid === undefined ? NOTHING_TO_AVOID : [avoid]);
 }
 
 const NOTHING_TO_AVOID: readonly Backend[] = [];
+
+/** The key a hashing strategy hashes: the configured header, falling back to the client IP. */
+export function hashKeyOf(pool: Pool, req: IncomingMessage, clientIp: string): string {
+  if (!pool.needsHashKey) return '';
+  return ((pool.hashHeader !== undefined ? req.headers[pool.hashHeader] : undefined) ?? clientIp).toString();
+}
 
 /**
  * Only what is safe to answer twice with one response: GET and HEAD without a body, or any method
@@ -147,7 +158,7 @@ export function createPipeline(deps: PipelineDeps) {
   }
 
   function reject(req: IncomingMessage, res: ServerResponse, s: ProxySettings, requestId: string, spec: ErrorSpec, startMs: number, attempt: AttemptStart | undefined, limited?: RateLimitRejection): void {
-    const label = LIMIT_LABELS.get(spec);
+    const label = limitLabelOf(spec);
     if (label !== undefined) metrics.limitRejections.inc({ limit: label });
     if (spec === Errors.noBackend) metrics.noBackend.inc();
     // the request body (if any) is not wanted: close after answering rather than read it
@@ -218,8 +229,7 @@ export function createPipeline(deps: PipelineDeps) {
 
     // route -> split: the pool this request is served by (its retries stay there)
     const { pool, variant } = runtime.delivery.traffic.choose(generation, req, clientIp);
-    // a request without the configured hash header falls back to its client IP
-    const hashKey = !pool.needsHashKey ? '' : ((pool.hashHeader !== undefined ? req.headers[pool.hashHeader] : undefined) ?? clientIp).toString();
+    const hashKey = hashKeyOf(pool, req, clientIp);
     // retry-aware routing, unless a [[flags]] flag switches it off for this request
     const avoidBackendId = attempt?.ticket.avoidBackendId !== undefined && runtime.delivery.traffic.isFeatureOn(generation, 'retry_aware_routing', req, clientIp) ? attempt.ticket.avoidBackendId : undefined;
     const ctx: RequestContext = { req, res, generation, pool, variant, requestId, startMs, attempt, clientIp, hashKey, avoidBackendId, body };

@@ -27,15 +27,17 @@ export function sendError(res: ServerResponse, spec: ErrorSpec, requestId: strin
 }
 
 /** For errors found before Node built a request (parse errors, limits): a raw response, then close. */
-export function sendRawError(socket: Socket, spec: ErrorSpec, requestId: string, requestIdHeader: string): void {
+export function sendRawError(socket: Socket, spec: ErrorSpec, requestId: string, requestIdHeader: string, extraHeaders?: Readonly<Record<string, string>>): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   const body = errorBody(spec, requestId);
+  let extra = '';
+  for (const name in extraHeaders) extra += `${name}: ${extraHeaders[name]}\r\n`;
   socket.end(
     `HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status] ?? 'Error'}\r\n` +
       `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `${requestIdHeader}: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+      `${requestIdHeader}: ${requestId}\r\n${extra}connection: close\r\n\r\n${body}`,
   );
 }

@@ -3,7 +3,7 @@
 // connections keep the one they negotiated.
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createSecureContext, type SecureContext, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { createSecureContext, DEFAULT_CIPHERS, type SecureContext, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/catalogue.ts';
 
@@ -16,7 +16,10 @@ export interface CertificateFiles {
 
 export interface TlsListenerOptions {
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list (TLS 1.2, and TLS 1.3 when it names `TLS_*` suites); undefined: Node's. */
   readonly ciphers: string | undefined;
+  /** Strict-Transport-Security value sent on this listener's responses; undefined: none. */
+  readonly hsts: string | undefined;
   readonly defaultCertificate: CertificateFiles;
   readonly certificates: readonly CertificateFiles[];
   readonly reloadIntervalMs: number;
@@ -32,6 +35,17 @@ interface Loaded {
   digest: string;
   context: SecureContext;
   pem: { cert: string; key: string };
+}
+
+/** Node's TLS 1.3 suites, in its order. */
+const NODE_TLS13_SUITES = DEFAULT_CIPHERS.split(':').filter((c) => c.startsWith('TLS_'));
+
+/**
+ * Node takes TLS 1.2 and TLS 1.3 suites from one list and turns TLS 1.3 off when the list names
+ * none: a TLS 1.2 list gets Node's TLS 1.3 suites in front.
+ */
+export function withTls13Suites(ciphers: string): string {
+  return ciphers.split(':').some((c) => c.startsWith('TLS_')) ? ciphers : [...NODE_TLS13_SUITES, ciphers].join(':');
 }
 
 function certificateLabel(files: CertificateFiles): string {
@@ -141,7 +155,7 @@ export class CertificateStore {
   }
 
   #contextOptions(): SecureContextOptions {
-    return { minVersion: this.#options.minVersion, ...(this.#options.ciphers === undefined ? {} : { ciphers: this.#options.ciphers }) };
+    return { minVersion: this.#options.minVersion, ...(this.#options.ciphers === undefined ? {} : { ciphers: withTls13Suites(this.#options.ciphers) }) };
   }
 
   #contextKey(): string {

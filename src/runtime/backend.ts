@@ -40,10 +40,12 @@ export class Backend implements Candidate {
   poolName = 'default';
   /** TLS to this backend; the gRPC path (node:http2) connects with it too. */
   readonly tls: UpstreamTls | undefined;
-  /** [proxy] response_header_timeout, for the gRPC path (the pool applies it itself). */
+  /** [proxy] response_header_timeout, for the gRPC and WebSocket paths (the pool applies it itself). */
   readonly headersTimeoutMs: number;
   /** The optional numeric `[[backends]] id` (the seed's layout): carried along and shown, never an identity. */
   configId: number | undefined;
+  /** [proxy] connect_timeout, for the WebSocket path (the pool applies it itself). */
+  readonly connectTimeoutMs: number;
   weight: number;
   effectiveWeight: number;
   inFlight = 0;
@@ -75,6 +77,7 @@ export class Backend implements Candidate {
     this.key = backendKey(spec, poolOptions.tls !== undefined);
     this.tls = poolOptions.tls;
     this.headersTimeoutMs = poolOptions.headersTimeoutMs;
+    this.connectTimeoutMs = poolOptions.connectTimeoutMs;
     this.host = spec.host;
     this.port = spec.port;
     this.address = spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;

@@ -1,7 +1,6 @@
 // One generation per valid config: the pools (backends and strategy each), the routes, and the
 // data-path settings. A reload builds a new generation aside and swaps one reference; requests keep
 // the one they started on.
-import type { PickRequest } from '../balancer/balancer.ts';
 import type { Flag } from '../traffic/flags.ts';
 import type { Router } from '../traffic/router.ts';
 import type { Backend } from './backend.ts';
@@ -40,11 +39,6 @@ export class Generation {
   /** The default pool's eligible set (what the health endpoints report). */
   get eligibleSet(): EligibleSet {
     return this.defaultPool.eligibleSet;
-  }
-
-  /** A pick in the default pool (WebSocket upgrades, which are not routed). */
-  pick(request: PickRequest): Backend | undefined {
-    return this.defaultPool.pick(request);
   }
 
   pool(name: string): Pool | undefined {

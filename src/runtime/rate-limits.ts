@@ -100,6 +100,11 @@ export class RateLimits {
     return undefined;
   }
 
+  /** Releases the buckets of keys idle past their TTL, also when no new key arrives to push them out. */
+  sweep(nowMs: number): void {
+    for (const l of this.#limits) l.limiter.sweep(nowMs);
+  }
+
   publishGauges(): void {
     for (const l of this.#limits) this.#deps.metrics.rateLimitKeys.set({ limit: l.name }, l.limiter.keyCount);
   }

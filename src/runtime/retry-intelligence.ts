@@ -158,7 +158,10 @@ export class RetryIntelligence {
       };
       this.#cancelTimers.push(clock.setTimer(ms, loop));
     };
-    every(SWEEP_INTERVAL_MS, () => this.#labeller.sweep(clock.now()));
+    every(SWEEP_INTERVAL_MS, () => {
+      this.#labeller.sweep(clock.now());
+      this.#profiles.sweep(clock.now());
+    });
     if (this.#config.model.enabled) every(this.#config.model.learnInterval, () => this.learnNow());
     if (this.#config.model.enabled && this.#config.model.path !== undefined) every(this.#config.model.snapshotInterval, () => void this.saveSnapshot());
   }

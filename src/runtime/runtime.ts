@@ -170,6 +170,7 @@ export class Runtime {
     }
     this.retry?.publishGauges();
     this.delivery.publish();
+    this.rateLimits.sweep(this.#deps.clock.now());
     this.rateLimits.publishGauges();
     const t = this.tally;
     const requests = t.clientRequests - this.#lastTally.clientRequests;

@@ -55,3 +55,35 @@ test('history is kept apart by method group and attempt: a client retries a GET,
   assert.equal(slots.size, HISTORY_SLOTS);
   assert.ok([...slots].every((i) => i >= 0 && i < HISTORY_SLOTS));
 });
+
+test('sweep forgets clients idle longer than idle_ttl (4 half-lives by default), least recently seen first', () => {
+  const halfLifeMs = 1000;
+  const p = new ClientProfiles({ halfLifeMs, maxClients: 100_000 });
+  for (let i = 0; i < 300; i++) p.observe(`steady-${i}`, slot('2xx'), 0, 0);
+  // a flood of clients seen once
+  for (let i = 0; i < 50_000; i++) p.observe(`flood-${i}`, slot('5xx'), 0, 1000);
+  assert.equal(p.size, 50_300);
+  // the steady clients come back; the flood does not
+  for (let t = 2000; t <= 6000; t += 1000) for (let i = 0; i < 300; i++) p.observe(`steady-${i}`, slot('2xx'), 0, t);
+  p.sweep(5000);
+  assert.equal(p.size, 50_300, 'idle exactly 4 half-lives: kept');
+  p.sweep(5001);
+  assert.equal(p.size, 300, 'the flood is forgotten, the steady clients kept');
+  assert.equal(p.stats('flood-1', slot('5xx'), 5001).count, 0);
+  assert.ok(p.stats('steady-1', slot('2xx'), 6000).count > 1);
+});
+
+test('sweep with an explicit idle TTL, and a profile stores only the slots its client used', () => {
+  const p = new ClientProfiles({ halfLifeMs: 600_000, maxClients: 10, idleTtlMs: 100 });
+  p.observe('a', slot('429', 'GET', 1), 1, 0);
+  p.observe('a', slot('429', 'GET', 2), 0, 0);
+  p.observe('b', slot('2xx'), 0, 50);
+  assert.equal(p.stats('a', slot('5xx'), 0).count, 0, 'an unused slot has no history');
+  assert.equal(p.stats('a', slot('429', 'GET', 1), 0).rate, 0.5);
+  p.correct('a', slot('429', 'GET', 2), 0);
+  assert.equal(p.stats('a', slot('429', 'GET', 2), 0).rate, 0.5, 'a late retry corrects the provisional 0');
+  p.sweep(101);
+  assert.equal(p.size, 1);
+  assert.equal(p.stats('a', slot('429', 'GET', 1), 101).count, 0);
+  assert.ok(Math.abs(p.stats('b', slot('2xx'), 101).count - 1) < 1e-3, 'b was seen 51 ms ago: kept');
+});

@@ -4,6 +4,12 @@
 // clients are evicted. Client libraries decide by exactly these: got, ky, axios-retry and undici's
 // RetryAgent retry a 429 or a 5xx of a GET, PUT or DELETE but never of a POST, and each stops at
 // its own limit (got and ky after 2 retries, the AWS SDKs after 2, undici after 5).
+//
+// Memory: a profile holds only the slots its client used (most use one to three of the 72), in an
+// ordinary array on the JS heap. A Float32Array of every slot per client cost ~1.4 KB of RSS per
+// client, outside the JS heap, and 100,000 of them (a flood of new client keys) neither went back
+// to the OS after eviction nor stayed cheap to garbage-collect. A profile idle for `idleTtlMs`
+// (its counts decayed to 1/16 by default) is forgotten by sweep(), oldest first.
 import { decayFactor } from '../core/ewma.ts';
 
 export type ResponseClass = '2xx' | '3xx' | '4xx' | '429' | '5xx' | 'error';
@@ -36,9 +42,12 @@ export function responseClassOf(status: number, isTransportError: boolean): Resp
 
 interface Profile {
   updatedAt: number;
-  /** [labels, retried] per history slot, decayed together. */
-  counts: Float32Array;
+  /** [slot, labels, retried] for each slot used, decayed together. */
+  counts: number[];
 }
+
+/** A profile idle this many half-lives (counts at 1/16) is forgotten by sweep(), unless told otherwise. */
+const IDLE_HALF_LIVES = 4;
 
 export interface ClientRetryStats {
   readonly rate: number;
@@ -50,11 +59,14 @@ const NO_HISTORY: ClientRetryStats = { rate: 0, count: 0 };
 export class ClientProfiles {
   readonly #halfLifeMs: number;
   readonly #maxClients: number;
+  readonly #idleTtlMs: number;
+  /** In LRU order (observe re-inserts): the least recently seen client first. */
   readonly #profiles = new Map<string, Profile>();
 
-  constructor(options: { halfLifeMs: number; maxClients: number }) {
+  constructor(options: { halfLifeMs: number; maxClients: number; idleTtlMs?: number }) {
     this.#halfLifeMs = options.halfLifeMs;
     this.#maxClients = options.maxClients;
+    this.#idleTtlMs = options.idleTtlMs ?? IDLE_HALF_LIVES * options.halfLifeMs;
   }
 
   get size(): number {
@@ -64,7 +76,7 @@ export class ClientProfiles {
   observe(clientKey: string, slot: HistorySlot, retried: 0 | 1, now: number): void {
     let p = this.#profiles.get(clientKey);
     if (p === undefined) {
-      p = { updatedAt: now, counts: new Float32Array(HISTORY_SLOTS * 2) };
+      p = { updatedAt: now, counts: [] };
       if (this.#profiles.size >= this.#maxClients) {
         const oldest = this.#profiles.keys().next().value;
         if (oldest !== undefined) this.#profiles.delete(oldest);
@@ -73,10 +85,22 @@ export class ClientProfiles {
       this.#profiles.delete(clientKey); // LRU order
       this.#decay(p, now);
     }
-    const i = slot * 2;
-    p.counts[i] = (p.counts[i] as number) + 1;
-    p.counts[i + 1] = (p.counts[i + 1] as number) + retried;
+    let i = indexOf(p, slot);
+    if (i < 0) i = p.counts.push(slot, 0, 0) - 3;
+    p.counts[i + 1] = (p.counts[i + 1] as number) + 1;
+    p.counts[i + 2] = (p.counts[i + 2] as number) + retried;
     this.#profiles.set(clientKey, p);
+  }
+
+  /**
+   * Forgets the profiles idle longer than idleTtlMs, least recently seen first; stops at the first
+   * one seen since (the rest were seen later), so its cost is the number forgotten.
+   */
+  sweep(now: number): void {
+    for (const [key, p] of this.#profiles) {
+      if (now - p.updatedAt <= this.#idleTtlMs) break;
+      this.#profiles.delete(key);
+    }
   }
 
   /**
@@ -86,25 +110,36 @@ export class ClientProfiles {
   correct(clientKey: string, slot: HistorySlot, now: number): void {
     const p = this.#profiles.get(clientKey);
     if (p === undefined) return;
+    const i = indexOf(p, slot);
+    if (i < 0) return;
     this.#decay(p, now);
-    const i = slot * 2 + 1;
-    p.counts[i] = (p.counts[i] as number) + 1;
+    p.counts[i + 2] = (p.counts[i + 2] as number) + 1;
   }
 
   /** Smoothed toward 0 with a pseudo-count of 1, so one label is weak evidence. */
   stats(clientKey: string, slot: HistorySlot, now: number): ClientRetryStats {
     const p = this.#profiles.get(clientKey);
     if (p === undefined) return NO_HISTORY;
+    const i = indexOf(p, slot);
+    if (i < 0) return NO_HISTORY;
     const keep = decayFactor(now - p.updatedAt, this.#halfLifeMs);
-    const i = slot * 2;
-    const labels = (p.counts[i] as number) * keep;
-    const retried = (p.counts[i + 1] as number) * keep;
+    const labels = (p.counts[i + 1] as number) * keep;
+    const retried = (p.counts[i + 2] as number) * keep;
     return { rate: retried / (labels + 1), count: labels };
   }
 
   #decay(p: Profile, now: number): void {
     const keep = decayFactor(now - p.updatedAt, this.#halfLifeMs);
-    for (let i = 0; i < p.counts.length; i++) p.counts[i] = (p.counts[i] as number) * keep;
+    for (let i = 0; i < p.counts.length; i += 3) {
+      p.counts[i + 1] = (p.counts[i + 1] as number) * keep;
+      p.counts[i + 2] = (p.counts[i + 2] as number) * keep;
+    }
     p.updatedAt = now;
   }
+}
+
+/** Where a slot's [slot, labels, retried] starts in the profile's counts; -1 when never used. */
+function indexOf(p: Profile, slot: HistorySlot): number {
+  for (let i = 0; i < p.counts.length; i += 3) if (p.counts[i] === slot) return i;
+  return -1;
 }

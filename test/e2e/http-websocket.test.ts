@@ -1,10 +1,12 @@
 // WebSocket pass-through through the real binary: the upgrade reaches a real `ws` backend,
-// messages flow both ways, closes are clean, and an upgrade with nowhere to go gets 503.
+// messages flow both ways, closes are clean, and an upgrade with nowhere to go gets 503. Upgrades
+// are routed and rate limited like requests, and a backend that never answers gets a 504.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket as WsClient, WebSocketServer, type WebSocket as WsSocket } from 'ws';
 import { assertSibylError, httpToml, sampleValue, scrapeMetrics } from '../helpers/http-fixture.ts';
+import { startRawBackend, type RawBackend } from '../helpers/raw-backend.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { eventually, startSibyl, type SibylProcess } from '../helpers/sibyl-process.ts';
 
@@ -193,5 +195,106 @@ describe('WebSocket upgrade with no backend', { timeout: 60_000 }, () => {
     assert.equal(status, 503);
     const metrics = await scrapeMetrics(sibyl.adminUrl);
     assert.equal(sampleValue(metrics, 'sibyl_proxy_websocket_upgrades_total', { result: 'error' }), 2);
+  });
+});
+
+const HANDSHAKE = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+
+describe('WebSocket upgrades take the request phases: route, rate limits, shedding, handshake timeout', { timeout: 60_000 }, () => {
+  let main: WsBackend;
+  let chat: WsBackend;
+  let silent: RawBackend;
+  let sibyl: SibylProcess;
+  const HEADER_TIMEOUT_MS = 300;
+
+  before(async () => {
+    main = await startWsBackend();
+    chat = await startWsBackend();
+    silent = await startRawBackend('silent', () => undefined); // accepts the connection, reads the handshake, never answers
+    const rest = [
+      '[health]\nenabled = false',
+      `[[pools]]\nname = "chat"\n[[pools.backends]]\nname = "chat-1"\naddress = "${chat.address}"`,
+      `[[pools]]\nname = "quiet"\n[[pools.backends]]\nname = "silent"\naddress = "${silent.address}"`,
+      '[[routes]]\nname = "chat"\npath_prefix = "/chat"\npool = "chat"',
+      '[[routes]]\nname = "quiet"\npath_prefix = "/silent"\npool = "quiet"',
+      '[[rate_limits]]\nname = "ws-limited"\npath_prefix = "/limited"\nrate = 0.01\nburst = 1',
+      // one slot per backend and no queue: a second concurrent handshake is shed at once
+      '[load_shedding]\nenabled = true\ninitial_limit = 1\nmin_limit = 1\nmax_limit = 1\nmax_queue = 0',
+    ].join('\n');
+    sibyl = await startSibyl(httpToml({ proxy: `response_header_timeout = "${HEADER_TIMEOUT_MS}ms"`, rest, backends: `[[backends]]\nname = "main"\naddress = "${main.address}"\n` }));
+  });
+  after(async () => {
+    await sibyl?.stop();
+    await Promise.all([main?.close(), chat?.close(), silent?.close()]);
+  });
+
+  test("an upgrade on a route goes to that route's pool; the rest to the default pool", async () => {
+    const wsBase = sibyl.proxyUrl.replace('http://', 'ws://');
+    const onRoute = await connect(`${wsBase}/chat/room-7`);
+    assert.equal(await onRoute.next(), 'hello from backend');
+    const unrouted = await connect(`${wsBase}/other`);
+    assert.equal(await unrouted.next(), 'hello from backend');
+    assert.deepEqual(chat.upgrades.map((r) => r.url), ['/chat/room-7']);
+    assert.deepEqual(main.upgrades.map((r) => r.url), ['/other']);
+    onRoute.ws.close(1000);
+    unrouted.ws.close(1000);
+    await Promise.all([onRoute.closed, unrouted.closed]);
+  });
+
+  test('an upgrade over the rate limit gets 429 with the rate limit headers, before any handshake', async () => {
+    const first = await connect(`${sibyl.proxyUrl.replace('http://', 'ws://')}/limited`);
+    assert.equal(await first.next(), 'hello from backend');
+    const before = main.upgrades.length;
+    const res = await rawRequest(sibyl.proxyUrl, `GET /limited HTTP/1.1\r\nHost: app.example\r\n${HANDSHAKE}X-Request-Id: ws-limited-2\r\n\r\n`, { untilResponse: true, timeoutMs: 10_000 });
+    const body = assertSibylError(res, 429, 'SIBYL_ERR_PROTECT_RATE_LIMITED');
+    assert.equal(body.requestId, 'ws-limited-2');
+    assert.ok(Number(res.headers['retry-after']) >= 1, `retry-after: ${String(res.headers['retry-after'])}`);
+    assert.match(String(res.headers['ratelimit-policy']), /^"ws-limited";q=1;/);
+    assert.match(String(res.headers.ratelimit), /^"ws-limited";r=0;t=\d+/);
+    assert.equal(main.upgrades.length, before, 'the backend never saw the refused upgrade');
+    first.ws.close(1000);
+    await first.closed;
+    const metrics = await scrapeMetrics(sibyl.adminUrl);
+    assert.equal(sampleValue(metrics, 'sibyl_proxy_websocket_upgrades_total', { result: 'limited' }), 1);
+    assert.equal(sampleValue(metrics, 'sibyl_protect_rate_limit_requests_total', { limit: 'ws-limited', decision: 'limited' }), 1);
+  });
+
+  test('a backend that accepts the connection but never answers the upgrade -> 504 after response_header_timeout', async () => {
+    const started = performance.now();
+    const res = await rawRequest(sibyl.proxyUrl, `GET /silent HTTP/1.1\r\nHost: app.example\r\n${HANDSHAKE}\r\n`, { untilResponse: true, timeoutMs: 10_000 });
+    const ms = performance.now() - started;
+    assertSibylError(res, 504, 'SIBYL_ERR_UPSTREAM_TIMEOUT');
+    assert.equal(silent.heads.length, 1, 'the backend got the handshake');
+    assert.ok(ms >= HEADER_TIMEOUT_MS - 10, `not before the timeout (${Math.round(ms)} ms)`);
+    // a bound derived from the timeout: a few times it, plus scheduling slack on a busy machine
+    assert.ok(ms < 4 * HEADER_TIMEOUT_MS + 1000, `504 after ${Math.round(ms)} ms for a ${HEADER_TIMEOUT_MS} ms timeout`);
+    assert.equal(res.headers.connection, 'close');
+    const metrics = await scrapeMetrics(sibyl.adminUrl);
+    assert.equal(sampleValue(metrics, 'sibyl_proxy_websocket_upgrades_total', { result: 'timeout' }), 1);
+    assert.equal(sampleValue(metrics, 'sibyl_proxy_upstream_errors_total', { backend: 'silent', error_kind: 'timeout' }), 1);
+    await eventually(async () => {
+      const view = (await (await fetch(`${sibyl.adminUrl}/api/backends`)).json()) as { backends: { name: string; inFlight: number }[] };
+      return view.backends.find((b) => b.name === 'silent')?.inFlight === 0;
+    });
+  });
+
+  test('a pending handshake holds the backend\'s concurrency slot (another is shed); an open WebSocket does not', async () => {
+    const wsBase = sibyl.proxyUrl.replace('http://', 'ws://');
+    // the limit is 1: two open WebSockets side by side means the first gave its slot back
+    const first = await connect(`${wsBase}/other`);
+    const second = await connect(`${wsBase}/other`);
+    assert.equal(await second.next(), 'hello from backend');
+    const pending = rawRequest(sibyl.proxyUrl, `GET /silent HTTP/1.1\r\nHost: app.example\r\n${HANDSHAKE}\r\n`, { untilResponse: true, timeoutMs: 10_000 });
+    await eventually(() => silent.heads.length === 2);
+    const shed = await rawRequest(sibyl.proxyUrl, `GET /silent HTTP/1.1\r\nHost: app.example\r\n${HANDSHAKE}\r\n`, { untilResponse: true, timeoutMs: 10_000 });
+    assertSibylError(shed, 503, 'SIBYL_ERR_PROTECT_SHED');
+    assert.ok(Number(shed.headers['retry-after']) >= 1);
+    assert.equal(silent.heads.length, 2, 'the shed handshake never reached the backend');
+    assertSibylError(await pending, 504, 'SIBYL_ERR_UPSTREAM_TIMEOUT');
+    const metrics = await scrapeMetrics(sibyl.adminUrl);
+    assert.equal(sampleValue(metrics, 'sibyl_proxy_websocket_upgrades_total', { result: 'shed' }), 1);
+    first.ws.close(1000);
+    second.ws.close(1000);
+    await Promise.all([first.closed, second.closed]);
   });
 });

@@ -1,13 +1,15 @@
 // TLS termination with the real `sibyl` binary and real clients (node:https, undici, node:tls,
 // curl): requests reach the backends as over HTTP/1.1, certificates are chosen by SNI, the minimum
-// version and the handshake timeout hold, and [upstream_tls] reaches HTTPS backends verified.
+// version and the handshake timeout hold, and [upstream_tls] reaches HTTPS backends verified. The
+// default suites are Mozilla's intermediate profile, and HSTS is sent on the TLS listener only.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { Agent, request } from 'undici';
 import { backendsToml, type TestBackend } from '../helpers/backends.ts';
-import { createTestCa, issueCertificate, OPENSSL } from '../helpers/certificates.ts';
+import { createTestCa, issueCertificate, OPENSSL, type TestCa } from '../helpers/certificates.ts';
+import { connect as tlsConnect } from 'node:tls';
 import { metricValue, testConfig } from '../helpers/sibyl-control.ts';
 import { eventually, startSibyl } from '../helpers/sibyl-process.ts';
 import { findExecutable, skipUnlessTool } from '../helpers/requires-tool.ts';
@@ -152,4 +154,72 @@ test('a client that never finishes its handshake is cut after client_header_time
   });
   assert.ok(closedMs < 5000, `closed after ${closedMs} ms`);
   await eventually(async () => ((await metricValue(sibyl.adminUrl, 'sibyl_tls_handshake_errors_total', { reason: 'timeout' })) ?? 0) === 1, 5000);
+});
+
+/** One handshake: the protocol and cipher negotiated, or the error. */
+function handshake(port: number, ca: TestCa, options: { ciphers?: string; maxVersion?: 'TLSv1.2' }): Promise<{ protocol: string | null; cipher: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca: ca.certPem, servername: 'localhost', ...options }, () => {
+      resolve({ protocol: socket.getProtocol(), cipher: socket.getCipher().name });
+      socket.end();
+    });
+    socket.once('error', reject);
+  });
+}
+
+test('default TLS settings are Mozilla intermediate: TLS 1.2 AEAD suites only (no CBC), TLS 1.3 as Node has it; `ciphers` overrides TLS 1.2 only', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const cert = await issueCertificate(ca, 'server', ['localhost']);
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const sibyl = await serveTls(t, `${tlsToml(cert)}\n${backendsToml([a])}`);
+  assert.deepEqual(await handshake(sibyl.port, ca, {}), { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' });
+  assert.deepEqual(await handshake(sibyl.port, ca, { maxVersion: 'TLSv1.2' }), { protocol: 'TLSv1.2', cipher: 'ECDHE-ECDSA-AES128-GCM-SHA256' });
+  // a TLS 1.2 client offering only CBC suites (what LUCKY13 needs) finds no shared cipher
+  await assert.rejects(handshake(sibyl.port, ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA' }));
+
+  // an explicit TLS 1.2 list (here a CBC suite) replaces the TLS 1.2 suites; TLS 1.3 stays on
+  const custom = await serveTls(t, `${tlsToml(cert, 'ciphers = "ECDHE-ECDSA-AES128-SHA256"')}\n${backendsToml([a])}`);
+  assert.deepEqual(await handshake(custom.port, ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256' }), { protocol: 'TLSv1.2', cipher: 'ECDHE-ECDSA-AES128-SHA256' });
+  assert.equal((await handshake(custom.port, ca, {})).protocol, 'TLSv1.3');
+});
+
+test('hsts_max_age_seconds sends Strict-Transport-Security on the TLS listener (HTTP/1.1 and HTTP/2), never on a cleartext one', { skip }, async (t) => {
+  const ca = await createTestCa();
+  const cert = await issueCertificate(ca, 'server', ['localhost']);
+  const [a] = (await backends(t, ['a'])) as [TestBackend];
+  const hsts = 'hsts_max_age_seconds = 31536000\nhsts_include_subdomains = true';
+  const sibyl = await serveTls(t, `${tlsToml(cert, hsts)}\n${backendsToml([a])}`);
+  const agent = new Agent({ connect: { ca: ca.certPem, servername: 'localhost' } });
+  t.after(() => agent.close());
+  const res = await request(`https://127.0.0.1:${sibyl.port}/h1`, { dispatcher: agent });
+  await res.body.text();
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+  // Sibyl's own error answers carry it too
+  const missing = await request(`https://127.0.0.1:${sibyl.port}/${'x'.repeat(9000)}`, { dispatcher: agent });
+  await missing.body.text();
+  assert.equal(missing.statusCode, 414);
+  assert.equal(missing.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+
+  const { connect: http2Connect } = await import('node:http2');
+  const session = http2Connect(`https://127.0.0.1:${sibyl.port}`, { ca: ca.certPem, servername: 'localhost' });
+  t.after(() => session.close());
+  const h2Headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const stream = session.request({ ':path': '/h2' });
+    stream.once('response', (headers) => {
+      stream.resume();
+      resolve(headers);
+    });
+    stream.once('error', reject);
+  });
+  assert.equal(h2Headers[':status'], 200);
+  assert.equal(h2Headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+
+  // the same keys with TLS off: a cleartext listener never sends it
+  const cleartext = await startSibyl(testConfig(`[health]\nenabled = false\n[tls]\nenabled = false\nhsts_max_age_seconds = 600\n${backendsToml([a])}`));
+  t.after(() => cleartext.stop());
+  const plain = await fetch(`${cleartext.proxyUrl}/plain`);
+  await plain.text();
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers.get('strict-transport-security'), null);
 });
