@@ -31,10 +31,10 @@ export interface Population {
 export const POPULATIONS: readonly Population[] = [
   { name: 'aggressive', share: 0.2, userAgents: [['python', 0.35], ['go', 0.2], ['node', 0.2], ['java', 0.15], ['curl', 0.1]], timeoutMs: [10_000, 30_000], maxRetries: 3, giveUpRate: [0, 0.1], pollerShare: 0 },
   { name: 'network-only', share: 0.15, userAgents: [['okhttp', 0.4], ['java', 0.25], ['go', 0.2], ['node', 0.15]], timeoutMs: [1_500, 3_000], maxRetries: 2, giveUpRate: [0, 0.15], pollerShare: 0 },
-  // axios and Node's fetch retry nothing by default
-  { name: 'never', share: 0.3, userAgents: [['browser', 0.4], ['curl', 0.1], ['python', 0.15], ['node', 0.2], ['axios', 0.15]], timeoutMs: [20_000, 60_000], maxRetries: 0, giveUpRate: [0, 0], pollerShare: 0.4 },
+  // axios, Node's fetch and clients that send no User-Agent (undici, node:http) retry nothing by default
+  { name: 'never', share: 0.3, userAgents: [['browser', 0.35], ['curl', 0.1], ['python', 0.15], ['node', 0.2], ['axios', 0.1], ['none', 0.1]], timeoutMs: [20_000, 60_000], maxRetries: 0, giveUpRate: [0, 0], pollerShare: 0.4 },
   { name: 'retry-after', share: 0.15, userAgents: [['go', 0.3], ['java', 0.3], ['python', 0.2], ['okhttp', 0.1], ['node', 0.1]], timeoutMs: [30_000, 60_000], maxRetries: 3, giveUpRate: [0, 0.1], pollerShare: 0 },
-  { name: 'idempotent-only', share: 0.12, userAgents: [['got', 0.4], ['node', 0.25], ['axios', 0.15], ['none', 0.2]], timeoutMs: [10_000, 60_000], maxRetries: 2, giveUpRate: [0, 0.05], pollerShare: 0 },
+  { name: 'idempotent-only', share: 0.12, userAgents: [['got', 0.45], ['node', 0.3], ['axios', 0.15], ['none', 0.1]], timeoutMs: [10_000, 60_000], maxRetries: 2, giveUpRate: [0, 0.05], pollerShare: 0 },
   { name: 'sdk', share: 0.08, userAgents: [['aws', 0.7], ['node', 0.15], ['python', 0.15]], timeoutMs: [10_000, 60_000], maxRetries: 2, giveUpRate: [0, 0.05], pollerShare: 0 },
 ];
 

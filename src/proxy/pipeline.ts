@@ -210,7 +210,7 @@ export function createPipeline(deps: PipelineDeps) {
     const retry = runtime.retry;
     if (retry === undefined) return undefined;
     const { req } = a;
-    const bodyIdentity = body !== undefined ? bodyIdentityOf(body) : hasRequestBody(req) ? unhashedBodyIdentity(req.headers['content-length']) : NO_BODY;
+    const bodyIdentity = body !== undefined ? bodyIdentityOf(body) : hasRequestBody(req) ? unhashedBodyIdentity(req.headers['content-length'], a.requestId) : NO_BODY;
     const facts: RequestFacts = { method: req.method ?? '', host: req.headers.host ?? '', url: req.url ?? '', headers: req.headers, clientIp: a.clientIp, body: bodyIdentity };
     return retry.begin(facts);
   }

@@ -13,9 +13,15 @@ export function bodyIdentityOf(body: Buffer): BodyIdentity {
   return `h:${hash64Hex(body.toString('latin1'))}`;
 }
 
-/** A body not hashed (too large, chunked, or hashing off): what is known of it without reading it. */
-export function unhashedBodyIdentity(contentLength: string | undefined): BodyIdentity {
-  return contentLength === undefined ? 'stream' : `len:${contentLength}`;
+/**
+ * A body not hashed (too large, chunked, or hashing off): what is known of it without reading it.
+ * A body without a length (chunked, every gRPC call) says nothing of what it holds: it is taken as
+ * its own (`unique`, e.g. the request id), so that two such requests never pass for the same one
+ * and only a retry marker or an idempotency key can make one a retry. As one 'stream' identity,
+ * every gRPC call of a method after a failed one counted as its retry.
+ */
+export function unhashedBodyIdentity(contentLength: string | undefined, unique: string): BodyIdentity {
+  return contentLength === undefined ? `stream:${unique}` : `len:${contentLength}`;
 }
 
 export function fingerprintOf(method: string, host: string, url: string, idempotencyKey: string | undefined, body: BodyIdentity = NO_BODY): string {

@@ -30,14 +30,16 @@ test('outlier detection ejects a backend after consecutive 5xx and returns it af
   const backends = await Promise.all(['a', 'b', 'c'].map((n) => startTestBackend(n)));
   const [a, b, c] = backends as [TestBackend, TestBackend, TestBackend];
   // active checks off: only live traffic can take `a` out
-  const sibyl = await serve(t, backends, '[health]\nenabled = false\n\n[outlier_detection]\nconsecutive_5xx = 3\nbase_ejection_time = "1s"\nmax_ejection_time = "10s"');
+  const sibyl = await serve(t, backends, '[health]\nenabled = false\n\n[outlier_detection]\nconsecutive_5xx = 3\nbase_ejection_time = "1s"\nmax_ejection_time = "10s"\n# the thresholds as configured: not tightened by what the retry model predicts\ntighten_by_predicted_retries = false');
 
   a.status = 500;
   let fivexx = 0;
   let ejectedAtMs = 0;
   // round robin: every third request reaches `a`; the third 500 ejects it
+  // (a distinct resource each time: the same URL again after a 500 is a client retry, and
+  // retry-aware routing sends a retry away from the backend that failed it)
   for (let i = 0; i < 30 && fivexx < 3; i++) {
-    const res = await get(`${sibyl.proxyUrl}/before`);
+    const res = await get(`${sibyl.proxyUrl}/before/${i}`);
     if (res.status === 500) {
       fivexx++;
       ejectedAtMs = Date.now();

@@ -163,7 +163,7 @@ test('a gRPC backend failing with UNAVAILABLE is ejected though its HTTP status 
   const good = await startGrpcBackend(t, 'good');
   const other = await startGrpcBackend(t, 'other');
   const bad = await startGrpcBackend(t, 'bad', true);
-  const sibyl = await serve(t, grpcToml([good, other, bad], '[outlier_detection]\nconsecutive_5xx = 3\nconsecutive_gateway_failure = 3\nbase_ejection_time = "60s"'));
+  const sibyl = await serve(t, grpcToml([good, other, bad], '[outlier_detection]\nconsecutive_5xx = 3\nconsecutive_gateway_failure = 3\nbase_ejection_time = "60s"\ntighten_by_predicted_retries = false'));
   const client = new EchoClient(new URL(sibyl.proxyUrl).host, grpc.credentials.createInsecure());
   t.after(() => client.close());
 
