@@ -11,8 +11,8 @@ import { Recorder, type PhaseSummary } from './recorder.ts';
 import { capacityRps, endOfArrivalsMs, phasesOf, type ScenarioSpec } from './scenarios.ts';
 import { createStormProxy, type Downstream, type StormProxy } from './storm-proxy.ts';
 
-/** After the last arrival, time for every request to finish (3 attempts, timeouts, backoffs). */
-const DRAIN_MS = 20_000;
+/** After the last arrival, time for every request to finish (undici's 6 attempts: 6 x 1 s timeouts + 15.5 s of backoff). */
+const DRAIN_MS = 30_000;
 
 export interface StormRun {
   readonly scenario: ScenarioSpec['name'];
@@ -81,7 +81,7 @@ export function runStorm(spec: ScenarioSpec, policyName: PolicyName): StormRun {
   );
   const proxy: StormProxy = createStormProxy(POLICIES[policyName], { agenda, rng: stream(spec.seed, Stream.proxy), servers, trueConcurrency: spec.fleet.workers, recorder });
   const processes: ClientProcess[] = Array.from({ length: spec.clientProcesses }, (_, i) => {
-    const policy = policyOfProcess(i, spec.clientProcesses);
+    const policy = policyOfProcess(i, spec.clientProcesses, spec.clientPolicies);
     return { id: `client-${i}`, policy, quota: policy.hasTokenBucket ? new RetryQuota() : undefined };
   });
   const clientRng = stream(spec.seed, Stream.clients);
