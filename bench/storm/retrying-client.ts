@@ -4,6 +4,10 @@
 //   got          retry limit 2, 408/413/429/5xx and network errors incl. timeouts, backoff 1 s, 2 s
 //   axios-retry  3 retries, no delay, network errors and idempotent 5xx (not timeouts)
 //   undici       RetryAgent: 5 retries, 429/5xx and connection errors, backoff 0.5 s x 2^n, Retry-After
+//   ky           limit 2, 408/413/429/5xx and network errors (not its timeout), 0.3 s x 2^n, Retry-After on 413/429/503
+//   p-retry      around fetch, 3 retries (its default of 10 capped, as the retry-identity experiment does),
+//                every failure incl. the timeout, 1 s x 2^n, ignores Retry-After
+//   plain-fetch  fetch, no retries
 // Every request has its own URL, so only a library's retries share a fingerprint.
 // Usage: node bench/storm/retrying-client.ts --lib got --url http://127.0.0.1:P --start-at EPOCH_MS
 //        --schedule '[{"untilMs":10000,"rps":100},...]' --timeout-ms 1000 --max-requests 100000
@@ -14,9 +18,11 @@ import { parseArgs } from 'node:util';
 import axios, { type AxiosInstance } from 'axios';
 import axiosRetry from 'axios-retry';
 import got, { type Got } from 'got';
+import ky from 'ky';
+import pRetry, { AbortError } from 'p-retry';
 import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
 
-export const ClientLibraries = ['got', 'axios-retry', 'undici-retry'] as const;
+export const ClientLibraries = ['got', 'axios-retry', 'undici-retry', 'ky', 'p-retry-fetch', 'plain-fetch'] as const;
 export type ClientLibrary = (typeof ClientLibraries)[number];
 
 export interface ScheduleStep {
@@ -82,6 +88,77 @@ function undiciCall(timeoutMs: number): Call {
   };
 }
 
+/** Node's own fetch (keep-alive, no connection cap), counting every attempt by URL. */
+function countingFetch(): { fetch: typeof fetch; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const counted = (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    counts.set(url, (counts.get(url) ?? 0) + 1);
+    return fetch(input, init);
+  };
+  return { fetch: counted as typeof fetch, counts };
+}
+
+/** Reads the attempts made for `url` and forgets them (URLs are unique per call). */
+function takeCount(counts: Map<string, number>, url: string): number {
+  const n = counts.get(url) ?? 1;
+  counts.delete(url);
+  return n;
+}
+
+function kyCall(timeoutMs: number): Call {
+  // ky's `timeout` applies to each attempt (it re-arms it per retry) and is not retried by default
+  const { fetch: f, counts } = countingFetch();
+  const client = ky.create({ timeout: timeoutMs, fetch: f });
+  return async (url) => {
+    let ok: boolean;
+    try {
+      await client.get(url).text();
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    return { ok, attempts: takeCount(counts, url) };
+  };
+}
+
+function pRetryCall(timeoutMs: number): Call {
+  const { fetch: f, counts } = countingFetch();
+  return async (url) => {
+    let ok: boolean;
+    try {
+      await pRetry(
+        async () => {
+          const res = await f(url, { signal: AbortSignal.timeout(timeoutMs) });
+          await res.text();
+          if (res.ok) return;
+          // the usual idiom: retry what may pass next time, give up on the rest
+          if (res.status >= 500 || res.status === 429) throw new Error(`HTTP ${res.status}`);
+          throw new AbortError(`HTTP ${res.status}`);
+        },
+        { retries: 3 },
+      );
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    return { ok, attempts: takeCount(counts, url) };
+  };
+}
+
+function plainFetchCall(timeoutMs: number): Call {
+  const { fetch: f } = countingFetch();
+  return async (url) => {
+    try {
+      const res = await f(url, { signal: AbortSignal.timeout(timeoutMs) });
+      await res.text();
+      return { ok: res.ok, attempts: 1 };
+    } catch {
+      return { ok: false, attempts: 1 };
+    }
+  };
+}
+
 function callFor(lib: ClientLibrary, timeoutMs: number): Call {
   switch (lib) {
     case 'got':
@@ -90,6 +167,12 @@ function callFor(lib: ClientLibrary, timeoutMs: number): Call {
       return axiosCall(timeoutMs);
     case 'undici-retry':
       return undiciCall(timeoutMs);
+    case 'ky':
+      return kyCall(timeoutMs);
+    case 'p-retry-fetch':
+      return pRetryCall(timeoutMs);
+    case 'plain-fetch':
+      return plainFetchCall(timeoutMs);
   }
 }
 
