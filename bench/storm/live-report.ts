@@ -25,7 +25,7 @@ function scenarioHeader(s: LiveScenario): string[] {
     `## ${s.name}: ${s.description}`,
     '',
     `Fleet: ${f.backends} capacity-limited backends (real HTTP servers, ${f.workers} requests at once each, ${f.serviceMs} ms mean service time (${fixed(f.serviceMs * (1 - f.serviceSpread))}-${fixed(f.serviceMs * (1 + f.serviceSpread))} ms), FIFO queue of ${f.backlog}, abandoned requests still served): ${fixed(liveCapacityRps(f))} requests/s in all.`,
-    `Clients: ${s.libraries.join(', ')}, one process each with an equal share of the load, each with its default retry policy and a ${s.clientTimeoutMs / 1000} s per-attempt timeout, open-loop arrivals.`,
+    `Clients: ${s.libraries.join(', ')}, one process each with an equal share of the load${s.hasDistinctAddresses ? ' (each from its own loopback address: a client of its own)' : ''}, each with its default retry policy and a ${s.clientTimeoutMs / 1000} s per-attempt timeout, open-loop arrivals.`,
     `Offered ${s.offeredRps} client requests/s (${s.trigger.loadFactor === undefined ? '' : `x${fixed(s.trigger.loadFactor, 2)} during the trigger, `}an equal share per library); ` +
       `phases: before ${t.beforeMs / 1000} s, during ${t.duringMs / 1000} s, after ${t.afterMs / 1000} s (after a ${t.warmupMs / 1000} s warm-up).`,
     '',

@@ -34,6 +34,8 @@ export interface LiveScenario {
   readonly libraries: readonly ClientLibrary[];
   /** The proxies this scenario compares (the --proxies flag narrows them). */
   readonly proxies: readonly LiveProxyName[];
+  /** Each library's process connects from its own loopback address (a client of its own to the proxy). */
+  readonly hasDistinctAddresses: boolean;
 }
 
 /** 3 x 8 workers x 12.5/s = 300 requests/s: little enough CPU for the clients, proxies and backends to share 2 cores. */
@@ -70,6 +72,7 @@ export function liveScenario(name: LiveScenarioName): LiveScenario {
       clientTimeoutMs: 1_000,
       libraries: TIGHT_LIBRARIES,
       proxies: ['nginx', 'haproxy-tuned', 'sibyl'],
+      hasDistinctAddresses: true,
     };
   }
   return {
@@ -82,6 +85,7 @@ export function liveScenario(name: LiveScenarioName): LiveScenario {
     clientTimeoutMs: 1_000,
     libraries: STORM_LIBRARIES,
     proxies: ['sibyl', 'sibyl-round-robin', 'nginx', 'haproxy-tuned'],
+    hasDistinctAddresses: false,
   };
 }
 

@@ -75,8 +75,9 @@ async function backendWork(ports: readonly number[]): Promise<LiveRun['backendWo
   return total;
 }
 
-function startClient(lib: string, url: string, startAt: number, s: LiveScenario): { proc: Tracked; output: Promise<string> } {
+function startClient(lib: string, index: number, url: string, startAt: number, s: LiveScenario): { proc: Tracked; output: Promise<string> } {
   const args = [CLIENT, '--lib', lib, '--url', url, '--start-at', String(startAt), '--schedule', JSON.stringify(arrivalSchedule(s, 1 / s.libraries.length)), '--timeout-ms', String(s.clientTimeoutMs)];
+  if (s.hasDistinctAddresses) args.push('--local-address', `127.0.0.${11 + index}`);
   const proc = spawnTracked(`client ${lib}`, process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const chunks: Buffer[] = [];
   proc.proc.stdout?.on('data', (c: Buffer) => chunks.push(c));
@@ -88,7 +89,7 @@ async function runOne(s: LiveScenario, proxyName: LiveProxyName, tmpDir: string)
   const proxy = await startLiveProxy(proxyName, backends.ports, s.fleet, tmpDir);
   try {
     const startAt = Date.now() + CLIENT_START_MS;
-    const clients = s.libraries.map((lib) => ({ lib, ...startClient(lib, proxy.url, startAt, s) }));
+    const clients = s.libraries.map((lib, i) => ({ lib, ...startClient(lib, i, proxy.url, startAt, s) }));
     const stopSampling = new AbortController();
     const sampling = proxy.adminUrl === undefined ? Promise.resolve(undefined) : sampleSibyl(proxy.adminUrl, startAt, stopSampling.signal);
     const triggerStart = startAt + s.timeline.warmupMs + s.timeline.beforeMs;
