@@ -4,6 +4,7 @@
 // a server never notices that a client went away: a queued request is served anyway, and that
 // work is counted as waste. Under contention (a long queue) every request gets slower.
 // Usage: node bench/storm/capacity-backends.ts --count 3 --workers 8 --service-ms 40 [--backlog 1024]
+//        [--service-spread 0.5 (each request takes 1 -/+ spread x the mean)] [--contention 0.5]
 // Prints {"ports":[...]} once listening. Control: POST /__control {"capacityFactor","slowFactor",
 // "isFailingFast"}; GET /__stats. /health answers at once (a separate cheap handler).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,23 +20,27 @@ interface Job {
   readonly res: ServerResponse;
 }
 
-/** Service time grows with the queue, up to 1 + CONTENTION when the backlog is full (as in the simulator). */
-const CONTENTION = 0.5;
+export interface ServiceShape {
+  readonly workers: number;
+  readonly serviceMs: number;
+  /** Each request takes (1 - spread) to (1 + spread) times serviceMs. */
+  readonly spread: number;
+  /** Service time grows with the queue, up to 1 + contention when the backlog is full (as in the simulator). */
+  readonly contention: number;
+  readonly backlog: number;
+}
+
 const BODY = Buffer.from('{"ok":true}\n');
 
 class CapacityServer {
-  readonly #workers: number;
-  readonly #serviceMs: number;
-  readonly #backlog: number;
+  readonly #shape: ServiceShape;
   readonly #queue: Job[] = [];
   #running = 0;
   mode: Mode = { capacityFactor: 1, slowFactor: 1, isFailingFast: false };
   readonly stats = { served: 0, wasted: 0, refused: 0, failedFast: 0, maxQueue: 0 };
 
-  constructor(workers: number, serviceMs: number, backlog: number) {
-    this.#workers = workers;
-    this.#serviceMs = serviceMs;
-    this.#backlog = backlog;
+  constructor(shape: ServiceShape) {
+    this.#shape = shape;
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -45,7 +50,7 @@ class CapacityServer {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('failing\n');
       return;
     }
-    if (this.#queue.length >= this.#backlog) {
+    if (this.#queue.length >= this.#shape.backlog) {
       // a full accept queue: the connection is refused (here: reset)
       this.stats.refused++;
       req.socket.destroy();
@@ -57,15 +62,16 @@ class CapacityServer {
   }
 
   #capacity(): number {
-    return Math.max(1, Math.round(this.#workers * this.mode.capacityFactor));
+    return Math.max(1, Math.round(this.#shape.workers * this.mode.capacityFactor));
   }
 
   #startWaiting(): void {
     while (this.#running < this.#capacity() && this.#queue.length > 0) {
       const job = this.#queue.shift() as Job;
       this.#running++;
-      const contention = 1 + (CONTENTION * this.#queue.length) / this.#backlog;
-      const ms = this.#serviceMs * this.mode.slowFactor * contention * (0.5 + Math.random());
+      const { serviceMs, spread, backlog } = this.#shape;
+      const contention = 1 + (this.#shape.contention * this.#queue.length) / backlog;
+      const ms = serviceMs * this.mode.slowFactor * contention * (1 - spread + 2 * spread * Math.random());
       setTimeout(() => this.#finish(job), ms);
     }
   }
@@ -126,11 +132,22 @@ async function main(): Promise<void> {
       workers: { type: 'string', default: '8' },
       'service-ms': { type: 'string', default: '40' },
       backlog: { type: 'string', default: '1024' },
+      'service-spread': { type: 'string', default: '0.5' },
+      contention: { type: 'string', default: '0.5' },
     },
   });
+  const shape: ServiceShape = {
+    workers: Number(values.workers),
+    serviceMs: Number(values['service-ms']),
+    spread: Number(values['service-spread']),
+    contention: Number(values.contention),
+    backlog: Number(values.backlog),
+  };
+  for (const [key, value] of Object.entries(shape)) if (!Number.isFinite(value) || value < 0) throw new Error(`capacity-backends: ${key} must be a number >= 0, got ${value}`);
+  if (shape.spread > 1) throw new Error('capacity-backends: --service-spread must be <= 1');
   const ports: number[] = [];
   for (let i = 0; i < Number(values.count); i++) {
-    const state = new CapacityServer(Number(values.workers), Number(values['service-ms']), Number(values.backlog));
+    const state = new CapacityServer(shape);
     const http = createServer({ keepAliveTimeout: 30_000 }, (req, res) => route(state, req, res));
     await new Promise<void>((resolve) => http.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, resolve));
     const address = http.address();

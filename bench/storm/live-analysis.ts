@@ -2,6 +2,9 @@
 // the phase and second they arrived in; goodput = successful client requests per second; client
 // attempts per request = every attempt the libraries made / client requests; p99 of successes;
 // recovery = seconds from the trigger's removal to the first second whose arrivals succeed >= 99 %.
+// Two more, for tight-concurrency: goodput by completion (successes that ended in the phase, as the
+// simulator counts goodput: what the fleet delivered then) and the p99 of every logical request that
+// arrived in the phase, failed ones included (how long a user waited for an answer, any answer).
 import { phasesOf, type Timeline } from '../../sim/storm/scenarios.ts';
 import { quantile } from '../../sim/storm/recorder.ts';
 
@@ -12,9 +15,14 @@ export interface PhaseFigures {
   readonly phase: 'before' | 'during' | 'after';
   readonly offeredRps: number;
   readonly goodputRps: number;
+  /** Successful client requests that ended in the phase, per second. */
+  readonly goodputByEndRps: number;
   readonly successShare: number;
   readonly attemptsPerRequest: number;
+  /** p99 of the successes that arrived in the phase. */
   readonly p99Ms: number;
+  /** p99 of every logical request that arrived in the phase, success or not (first attempt to final answer). */
+  readonly p99AllMs: number;
 }
 
 export interface RunFigures {
@@ -29,13 +37,16 @@ function phaseFigures(records: readonly CallRecord[], phase: { name: PhaseFigure
   const seconds = (phase.endMs - phase.startMs) / 1000;
   const successes = inPhase.filter((r) => r[2] === 1);
   const attempts = inPhase.reduce((sum, r) => sum + r[3], 0);
+  const endedInPhase = records.filter(([, end, ok]) => ok === 1 && end >= phase.startMs && end < phase.endMs);
   return {
     phase: phase.name,
     offeredRps: inPhase.length / seconds,
     goodputRps: successes.length / seconds,
+    goodputByEndRps: endedInPhase.length / seconds,
     successShare: inPhase.length > 0 ? successes.length / inPhase.length : 0,
     attemptsPerRequest: inPhase.length > 0 ? attempts / inPhase.length : 0,
     p99Ms: quantile(successes.map((r) => r[1] - r[0]), 0.99),
+    p99AllMs: quantile(inPhase.map((r) => r[1] - r[0]), 0.99),
   };
 }
 

@@ -3,13 +3,17 @@
 // axios-retry, undici's RetryAgent), in the simulator's three scenarios, against Sibyl with its
 // defaults, Sibyl as a plain round robin, nginx and a tuned HAProxy (when installed). Loopback
 // only; every run is bounded in time. Writes docs/retry-storms-live.md and bench/results/storm-*.json.
+// Issue #20's tight-concurrency scenario (backends of 2 slots, six client libraries, 60 -> 130 -> 60 %)
+// compares nginx, a tuned HAProxy and Sibyl's defaults, and prints PASS/FAIL per Done-when figure.
 // Usage: npm run experiment -- [--scenarios metastable,brownout] [--proxies sibyl,nginx]
 //        [--reuse bench/results/storm-X.json]  (runs of other scenarios from an earlier file join the report)
+//        [--out docs/retry-storms-live.md]  (where the report goes)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { endOfArrivalsMs } from '../../sim/storm/scenarios.ts';
+import { formatChecks, tightConcurrencyChecks } from './done-when.ts';
 import { delay, killAllSync, spawnTracked, stopAll, stopProcess, waitForJsonLine, type Tracked } from '../processes.ts';
 import { analyseRun, type CallRecord, type RunFigures } from './live-analysis.ts';
 import { binaryFor, isInstalled, LIVE_PROXY_SUMMARIES, LiveProxyNames, startLiveProxy, type LiveProxyName } from './live-proxies.ts';
@@ -20,7 +24,6 @@ import { sampleSibyl, type ShedSample } from './sibyl-sampler.ts';
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BACKENDS = new URL('./capacity-backends.ts', import.meta.url).pathname;
 const CLIENT = new URL('./retrying-client.ts', import.meta.url).pathname;
-const LIBRARIES = ['got', 'axios-retry', 'undici-retry'] as const;
 /** Time the client processes get to load their libraries before the first arrival. */
 const CLIENT_START_MS = 3_000;
 /** After the last arrival: retries of started requests finish (got: 1 s + 2 s backoff, undici up to 15 s). */
@@ -31,6 +34,8 @@ export interface LiveRun {
   readonly proxy: LiveProxyName;
   readonly figures: RunFigures;
   readonly backendWork: { served: number; wasted: number; refused: number };
+  /** The backends' work from the trigger's start to its end. */
+  readonly backendWorkDuring: { served: number; wasted: number; refused: number };
   /** Sibyl only: its load-shedding state, once a second. */
   readonly shedSamples?: readonly ShedSample[];
 }
@@ -42,7 +47,8 @@ function parseList<T extends string>(flag: string, text: string, allowed: readon
 }
 
 async function startBackends(s: LiveScenario): Promise<{ proc: Tracked; ports: number[] }> {
-  const args = [BACKENDS, '--count', String(s.fleet.backends), '--workers', String(s.fleet.workers), '--service-ms', String(s.fleet.serviceMs)];
+  const f = s.fleet;
+  const args = [BACKENDS, '--count', String(f.backends), '--workers', String(f.workers), '--service-ms', String(f.serviceMs), '--service-spread', String(f.serviceSpread), '--backlog', String(f.backlog), '--contention', String(f.contention)];
   const proc = spawnTracked('capacity backends', process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const ready = await waitForJsonLine(proc, (line) => Array.isArray(line.ports));
   return { proc, ports: ready.ports as number[] };
@@ -56,6 +62,8 @@ async function setMode(ports: readonly number[], s: LiveScenario, isOn: boolean)
   await Promise.all(affected.map((i) => fetch(`http://127.0.0.1:${ports[i]}/__control`, { method: 'POST', body: JSON.stringify(mode) })));
 }
 
+const minus = (a: LiveRun['backendWork'], b: LiveRun['backendWork']): LiveRun['backendWork'] => ({ served: a.served - b.served, wasted: a.wasted - b.wasted, refused: a.refused - b.refused });
+
 async function backendWork(ports: readonly number[]): Promise<LiveRun['backendWork']> {
   const total = { served: 0, wasted: 0, refused: 0 };
   for (const port of ports) {
@@ -67,8 +75,9 @@ async function backendWork(ports: readonly number[]): Promise<LiveRun['backendWo
   return total;
 }
 
-function startClient(lib: string, url: string, startAt: number, s: LiveScenario): { proc: Tracked; output: Promise<string> } {
-  const args = [CLIENT, '--lib', lib, '--url', url, '--start-at', String(startAt), '--schedule', JSON.stringify(arrivalSchedule(s, 1 / LIBRARIES.length)), '--timeout-ms', String(s.clientTimeoutMs)];
+function startClient(lib: string, index: number, url: string, startAt: number, s: LiveScenario): { proc: Tracked; output: Promise<string> } {
+  const args = [CLIENT, '--lib', lib, '--url', url, '--start-at', String(startAt), '--schedule', JSON.stringify(arrivalSchedule(s, 1 / s.libraries.length)), '--timeout-ms', String(s.clientTimeoutMs)];
+  if (s.hasDistinctAddresses) args.push('--local-address', `127.0.0.${11 + index}`);
   const proc = spawnTracked(`client ${lib}`, process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const chunks: Buffer[] = [];
   proc.proc.stdout?.on('data', (c: Buffer) => chunks.push(c));
@@ -80,14 +89,16 @@ async function runOne(s: LiveScenario, proxyName: LiveProxyName, tmpDir: string)
   const proxy = await startLiveProxy(proxyName, backends.ports, s.fleet, tmpDir);
   try {
     const startAt = Date.now() + CLIENT_START_MS;
-    const clients = LIBRARIES.map((lib) => ({ lib, ...startClient(lib, proxy.url, startAt, s) }));
+    const clients = s.libraries.map((lib, i) => ({ lib, ...startClient(lib, i, proxy.url, startAt, s) }));
     const stopSampling = new AbortController();
     const sampling = proxy.adminUrl === undefined ? Promise.resolve(undefined) : sampleSibyl(proxy.adminUrl, startAt, stopSampling.signal);
     const triggerStart = startAt + s.timeline.warmupMs + s.timeline.beforeMs;
     await delay(triggerStart - Date.now());
     await setMode(backends.ports, s, true);
+    const workAtStart = await backendWork(backends.ports);
     await delay(triggerStart + s.timeline.duringMs - Date.now());
     await setMode(backends.ports, s, false);
+    const backendWorkDuring = minus(await backendWork(backends.ports), workAtStart);
     const hardStop = setTimeout(() => clients.forEach((c) => void stopProcess(c.proc, 'SIGKILL')), endOfArrivalsMs(s.timeline) + CLIENT_GRACE_MS);
     const records = new Map<string, CallRecord[]>();
     for (const c of clients) {
@@ -99,7 +110,7 @@ async function runOne(s: LiveScenario, proxyName: LiveProxyName, tmpDir: string)
     clearTimeout(hardStop);
     stopSampling.abort();
     const shedSamples = await sampling;
-    return { scenario: s.name, proxy: proxyName, figures: analyseRun(records, s.timeline), backendWork: await backendWork(backends.ports), ...(shedSamples === undefined ? {} : { shedSamples }) };
+    return { scenario: s.name, proxy: proxyName, figures: analyseRun(records, s.timeline), backendWork: await backendWork(backends.ports), backendWorkDuring, ...(shedSamples === undefined ? {} : { shedSamples }) };
   } finally {
     await proxy.stop();
     await stopProcess(backends.proc);
@@ -112,6 +123,7 @@ async function main(): Promise<void> {
       scenarios: { type: 'string', default: LiveScenarioNames.join(',') },
       proxies: { type: 'string', default: LiveProxyNames.join(',') },
       reuse: { type: 'string' },
+      out: { type: 'string', default: join(ROOT, 'docs', 'retry-storms-live.md') },
     },
   });
   const reused = values.reuse === undefined ? [] : (JSON.parse(readFileSync(values.reuse, 'utf8')) as { runs: LiveRun[] }).runs;
@@ -132,14 +144,16 @@ async function main(): Promise<void> {
   try {
     for (const name of scenarios) {
       const s = liveScenario(name);
-      for (const proxy of proxies) {
+      for (const proxy of proxies.filter((p) => s.proxies.includes(p))) {
         process.stderr.write(`experiment: ${name} x ${proxy} (${Math.round(endOfArrivalsMs(s.timeline) / 1000)} s of traffic)\n`);
         const run = await runOne(s, proxy, tmpDir);
         runs.push(run);
         // after every run: a later failure must not lose the runs already made
         writeFileSync(resultsPath, JSON.stringify({ atIso, runs }, null, 2));
-        const during = run.figures.phases[1];
-        process.stderr.write(`  during: goodput ${during?.goodputRps.toFixed(0)}/s, ${during?.attemptsPerRequest.toFixed(2)} attempts/request; recovery ${run.figures.recoverySeconds ?? 'never'} s\n`);
+        const [, during, after] = run.figures.phases;
+        process.stderr.write(
+          `  during: goodput ${during?.goodputRps.toFixed(0)}/s by arrival, ${during?.goodputByEndRps.toFixed(1)}/s by completion, ${during?.attemptsPerRequest.toFixed(2)} attempts/request, p99 ${during?.p99AllMs.toFixed(0)} ms; success after ${after?.successShare.toFixed(3)}; recovery ${run.figures.recoverySeconds ?? 'never'} s\n`,
+        );
       }
     }
   } finally {
@@ -147,9 +161,15 @@ async function main(): Promise<void> {
     rmSync(tmpDir, { recursive: true, force: true });
   }
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
-  const report = renderLiveReport({ atIso, machine, runs, scenarios: LiveScenarioNames.filter((n) => runs.some((r) => r.scenario === n)).map(liveScenario), capacityRps: liveCapacityRps(liveScenario('metastable').fleet), loadAverage: [loadAtStart, loadavg()[0] ?? 0], summaries: LIVE_PROXY_SUMMARIES });
-  writeFileSync(join(ROOT, 'docs', 'retry-storms-live.md'), report);
+  const report = renderLiveReport({ atIso, machine, runs, scenarios: LiveScenarioNames.filter((n) => runs.some((r) => r.scenario === n)).map(liveScenario), loadAverage: [loadAtStart, loadavg()[0] ?? 0], summaries: LIVE_PROXY_SUMMARIES });
+  writeFileSync(values.out, report);
   process.stdout.write(report);
+  const sibyl = runs.find((r) => r.scenario === 'tight-concurrency' && r.proxy === 'sibyl');
+  if (sibyl !== undefined) {
+    const haproxy = runs.find((r) => r.scenario === 'tight-concurrency' && r.proxy === 'haproxy-tuned');
+    const checks = tightConcurrencyChecks(sibyl, haproxy, liveCapacityRps(liveScenario('tight-concurrency').fleet));
+    process.stdout.write(`\ntight-concurrency, Sibyl (defaults) against issue #20's Done-when:\n${formatChecks(checks).join('\n')}\n`);
+  }
 }
 
 process.once('SIGINT', () => {

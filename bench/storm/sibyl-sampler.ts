@@ -17,6 +17,14 @@ export interface ShedSample {
   readonly limiterLagMs: number;
   /** Attempts without a valid backend response, by error kind (cumulative). */
   readonly upstreamErrors: Readonly<Record<string, number>>;
+  /** Requests Sibyl answered 503 itself, by reason (cumulative). */
+  readonly shedByReason: Readonly<Record<string, number>>;
+  /** Client give-ups by what the patience estimator took them for (cumulative). */
+  readonly giveUps: Readonly<Record<string, number>>;
+  /** Queued requests dropped because their client left (cumulative). */
+  readonly queueAbandoned: number;
+  /** Requests answered, by status class (cumulative, every backend and none). */
+  readonly answered: Readonly<Record<string, number>>;
 }
 
 function sum(text: string, family: string): number {
@@ -41,7 +49,8 @@ function byLabel(text: string, family: string, label: string): Record<string, nu
 /** Samples until `stop` is aborted; resolves with the samples (ms from `startAt`). */
 export async function sampleSibyl(adminUrl: string, startAt: number, stop: AbortSignal): Promise<ShedSample[]> {
   const samples: ShedSample[] = [];
-  while (!stop.aborted) {
+  // one last scrape after `stop`: the final counters (what Sibyl shed in all) are in the last sample
+  for (;;) {
     try {
       const text = await (await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(900) })).text();
       samples.push({
@@ -55,10 +64,15 @@ export async function sampleSibyl(adminUrl: string, startAt: number, stop: Abort
         noLoadMs: values(text, 'sibyl_protect_no_load_latency_seconds').map((s) => 1000 * s),
         limiterLagMs: 1000 * sum(text, 'sibyl_protect_event_loop_lag_seconds'),
         upstreamErrors: byLabel(text, 'sibyl_proxy_upstream_errors_total', 'error_kind'),
+        shedByReason: byLabel(text, 'sibyl_protect_shed_total', 'reason'),
+        giveUps: byLabel(text, 'sibyl_protect_client_give_ups_total', 'taken_as'),
+        queueAbandoned: sum(text, 'sibyl_protect_queue_abandoned_total'),
+        answered: byLabel(text, 'sibyl_proxy_requests_total', 'status_class'),
       });
     } catch {
       // a scrape that times out under load is a gap, not a failure of the run
     }
+    if (stop.aborted) break;
     await sleep(1000, undefined, { signal: stop }).catch(() => undefined);
   }
   return samples;

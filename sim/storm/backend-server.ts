@@ -22,8 +22,6 @@ export interface BackendMode {
 
 export const NORMAL_MODE: BackendMode = { capacityFactor: 1, slowFactor: 1, isFailingFast: false };
 
-/** Service time grows with the accept queue, up to 1 + CONTENTION when the backlog is full. */
-const CONTENTION = 0.5;
 const FAIL_FAST_MS = 2;
 const REFUSE_MS = 1;
 
@@ -74,8 +72,9 @@ export class BackendServer {
   }
 
   #serviceMs(): number {
-    const contention = 1 + (CONTENTION * this.queued) / this.#fleet.backlog;
-    return this.#fleet.serviceMs * (0.5 + this.#rng.next()) * this.#mode.slowFactor * contention;
+    const contention = 1 + (this.#fleet.contention * this.queued) / this.#fleet.backlog;
+    const spread = this.#fleet.serviceSpread;
+    return this.#fleet.serviceMs * (1 - spread + 2 * spread * this.#rng.next()) * this.#mode.slowFactor * contention;
   }
 
   #start(job: BackendJob): void {

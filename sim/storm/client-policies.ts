@@ -9,7 +9,7 @@ export type AttemptResult =
   | { readonly kind: 'timeout' }
   | { readonly kind: 'network' };
 
-export const ClientPolicyNames = ['backoff-3', 'network-only', 'retry-after', 'aws-standard'] as const;
+export const ClientPolicyNames = ['backoff-3', 'network-only', 'retry-after', 'aws-standard', 'got', 'ky', 'undici-retry', 'p-retry-fetch', 'axios-retry', 'plain-fetch'] as const;
 export type ClientPolicyName = (typeof ClientPolicyNames)[number];
 
 export interface ClientPolicy {
@@ -75,6 +75,84 @@ export const CLIENT_POLICIES: readonly ClientPolicy[] = [
   },
 ];
 
+const isStatus = (r: AttemptResult, statuses: readonly number[]): boolean => r.kind === 'response' && statuses.includes(r.status);
+const retryAfterMs = (r: AttemptResult): number | undefined => (r.kind === 'response' && r.retryAfterSec !== undefined ? 1_000 * r.retryAfterSec : undefined);
+/** The live experiment's per-attempt timeout for every library (bench/storm/retrying-client.ts). */
+const LIBRARY_TIMEOUT_MS = 1_000;
+
+/**
+ * The npm libraries of the live tight-concurrency experiment (bench/storm/retrying-client.ts), one
+ * process each, at their default retry policies with a 1 s per-attempt timeout, as their sources
+ * (got 16, ky 1.14, undici 7 RetryAgent, p-retry 7, axios-retry 4) behave. Behind a proxy a
+ * backend's reset reaches the client as a 502, so `network` here is mostly a refused connection.
+ */
+export const LIBRARY_CLIENT_POLICIES: readonly ClientPolicy[] = [
+  {
+    // backoff honouring Retry-After: limit 2; timeouts, network errors, 408/413/429/5xx; a
+    // Retry-After above its request timeout means no retry at all; else 1 s x 2^n + up to 100 ms
+    name: 'got',
+    share: 1 / 6,
+    timeoutMs: LIBRARY_TIMEOUT_MS,
+    maxAttempts: 3,
+    isRetryable: (r) => (r.kind !== 'response' || isStatus(r, [408, 413, 429, 500, 502, 503, 504, 521, 522, 524])) && (retryAfterMs(r) ?? 0) <= LIBRARY_TIMEOUT_MS,
+    delayMs: (r, attempt, rng) => retryAfterMs(r) ?? 1_000 * 2 ** (attempt - 1) + 100 * rng.next(),
+    hasTokenBucket: false,
+  },
+  {
+    // backoff honouring Retry-After (on 413/429/503, uncapped): limit 2; network errors and
+    // 408/413/429/500/502/503/504, not its own timeout; else 0.3 s x 2^n
+    name: 'ky',
+    share: 1 / 6,
+    timeoutMs: LIBRARY_TIMEOUT_MS,
+    maxAttempts: 3,
+    isRetryable: (r) => r.kind === 'network' || isStatus(r, [408, 413, 429, 500, 502, 503, 504]),
+    delayMs: (r, attempt) => retryAfterMs(r) ?? 300 * 2 ** (attempt - 1),
+    hasTokenBucket: false,
+  },
+  {
+    // RetryAgent: 5 retries on 429/500/502/503/504 and connection errors, not its headers timeout;
+    // Retry-After honoured (capped at 30 s), else 0.5 s x 2^n
+    name: 'undici-retry',
+    share: 1 / 6,
+    timeoutMs: LIBRARY_TIMEOUT_MS,
+    maxAttempts: 6,
+    isRetryable: (r) => r.kind === 'network' || isStatus(r, [429, 500, 502, 503, 504]),
+    delayMs: (r, attempt) => Math.min(30_000, retryAfterMs(r) ?? 500 * 2 ** (attempt - 1)),
+    hasTokenBucket: false,
+  },
+  {
+    // backoff without Retry-After: p-retry around fetch, 3 retries, throw on 5xx/429; every
+    // failure retried, the timeout included; 1 s x 2^n, no jitter
+    name: 'p-retry-fetch',
+    share: 1 / 6,
+    timeoutMs: LIBRARY_TIMEOUT_MS,
+    maxAttempts: 4,
+    isRetryable: isServerError,
+    delayMs: (_r, attempt) => 1_000 * 2 ** (attempt - 1),
+    hasTokenBucket: false,
+  },
+  {
+    // immediate retries: 3, on network errors and 5xx/429 of idempotent requests, not timeouts
+    name: 'axios-retry',
+    share: 1 / 6,
+    timeoutMs: LIBRARY_TIMEOUT_MS,
+    maxAttempts: 4,
+    isRetryable: (r) => r.kind === 'network' || (r.kind === 'response' && (r.status >= 500 || r.status === 429)),
+    delayMs: () => 0,
+    hasTokenBucket: false,
+  },
+  {
+    // no retries: fetch with a timeout
+    name: 'plain-fetch',
+    share: 1 / 6,
+    timeoutMs: LIBRARY_TIMEOUT_MS,
+    maxAttempts: 1,
+    isRetryable: () => false,
+    delayMs: () => 0,
+    hasTokenBucket: false,
+  },
+];
+
 /** The AWS SDKs' retry quota: 500 tokens, a retry costs 5 (10 after a timeout), a success refunds. */
 export class RetryQuota {
   static readonly CAPACITY = 500;
@@ -99,12 +177,12 @@ export class RetryQuota {
 }
 
 /** Process i of n gets a policy by cumulative share, so the mix is exact and needs no randomness. */
-export function policyOfProcess(index: number, processes: number): ClientPolicy {
+export function policyOfProcess(index: number, processes: number, policies: readonly ClientPolicy[] = CLIENT_POLICIES): ClientPolicy {
   const position = (index + 0.5) / processes;
   let cumulative = 0;
-  for (const policy of CLIENT_POLICIES) {
+  for (const policy of policies) {
     cumulative += policy.share;
     if (position < cumulative) return policy;
   }
-  return CLIENT_POLICIES[CLIENT_POLICIES.length - 1] as ClientPolicy;
+  return policies[policies.length - 1] as ClientPolicy;
 }

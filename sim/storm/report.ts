@@ -1,6 +1,6 @@
 // Presentation of storm runs: a plain-text table for the terminal, a Markdown report, and an SVG
 // plot (hand-written, no dependency) of goodput over time per policy.
-import { CLIENT_POLICIES } from './client-policies.ts';
+import { CLIENT_POLICIES, type ClientPolicy } from './client-policies.ts';
 import { POLICIES, PolicyNames, type PolicyName } from './policies.ts';
 import type { PhaseSummary } from './recorder.ts';
 import type { ScenarioSpec } from './scenarios.ts';
@@ -47,6 +47,10 @@ function markdownTable(runs: readonly StormRun[]): string {
   return lines.join('\n');
 }
 
+function clientLines(policies: readonly ClientPolicy[]): string[] {
+  return policies.map((c) => `- \`${c.name}\` (${pct(c.share)} % of client processes): ${c.maxAttempts} attempts, ${c.timeoutMs} ms per-attempt timeout${c.hasTokenBucket ? ', AWS retry quota (500 tokens, 5 per retry, 10 per timeout retry)' : ''}.`);
+}
+
 export interface ReportContext {
   readonly seed: number;
   readonly scale: string;
@@ -67,7 +71,9 @@ export function formatMarkdown(runs: readonly StormRun[], ctx: ReportContext): s
     '',
     '## Clients',
     '',
-    ...CLIENT_POLICIES.map((c) => `- \`${c.name}\` (${pct(c.share)} % of client processes): ${c.maxAttempts} attempts, ${c.timeoutMs} ms per-attempt timeout${c.hasTokenBucket ? ', AWS retry quota (500 tokens, 5 per retry, 10 per timeout retry)' : ''}.`),
+    'Every scenario but tight-concurrency (which lists its own):',
+    '',
+    ...clientLines(CLIENT_POLICIES),
     '',
     'Columns: goodput = successful client requests per second (and as a share of the offered load); client att/req = client attempts per client request;',
     'backend att/req = attempts sent to backends per client request; p99 = latency of successful requests from first attempt to success;',
@@ -84,6 +90,7 @@ export function formatMarkdown(runs: readonly StormRun[], ctx: ReportContext): s
       '',
       `${spec.description}. Fleet: ${spec.fleet.backends} backends x ${spec.fleet.workers} workers, ${spec.fleet.serviceMs} ms mean service time: capacity ${fixed(first.capacityRps, 0)} requests/s; offered ${pct(spec.offeredShare)} % of it.`,
       `Phases: before ${t.beforeMs / 1000} s, during ${t.duringMs / 1000} s, after ${t.afterMs / 1000} s (after a ${t.warmupMs / 1000} s warm-up that is not measured).`,
+      ...(spec.clientPolicies === CLIENT_POLICIES ? [] : ['', `Clients (${spec.clientProcesses} processes):`, '', ...clientLines(spec.clientPolicies)]),
       '',
       markdownTable(scenarioRuns),
     );

@@ -9,10 +9,10 @@ import { policyOfProcess, RetryQuota, type AttemptResult, type ClientPolicy } fr
 import { POLICIES, PolicyNames, type PolicyName } from './policies.ts';
 import { Recorder, type PhaseSummary } from './recorder.ts';
 import { capacityRps, endOfArrivalsMs, phasesOf, type ScenarioSpec } from './scenarios.ts';
-import { createStormProxy, type Downstream, type StormProxy } from './storm-proxy.ts';
+import { createStormProxy, type Downstream, type ProxyState, type StormProxy } from './storm-proxy.ts';
 
-/** After the last arrival, time for every request to finish (3 attempts, timeouts, backoffs). */
-const DRAIN_MS = 20_000;
+/** After the last arrival, time for every request to finish (undici's 6 attempts: 6 x 1 s timeouts + 15.5 s of backoff). */
+const DRAIN_MS = 30_000;
 
 export interface StormRun {
   readonly scenario: ScenarioSpec['name'];
@@ -27,6 +27,8 @@ export interface StormRun {
   readonly triggerEndMs: number;
   readonly endMs: number;
   readonly recorder: Recorder;
+  /** The proxy's defence state at the end of each second (index: second). */
+  readonly proxyStates: readonly ProxyState[];
 }
 
 interface ClientProcess {
@@ -81,7 +83,7 @@ export function runStorm(spec: ScenarioSpec, policyName: PolicyName): StormRun {
   );
   const proxy: StormProxy = createStormProxy(POLICIES[policyName], { agenda, rng: stream(spec.seed, Stream.proxy), servers, trueConcurrency: spec.fleet.workers, recorder });
   const processes: ClientProcess[] = Array.from({ length: spec.clientProcesses }, (_, i) => {
-    const policy = policyOfProcess(i, spec.clientProcesses);
+    const policy = policyOfProcess(i, spec.clientProcesses, spec.clientPolicies);
     return { id: `client-${i}`, policy, quota: policy.hasTokenBucket ? new RetryQuota() : undefined };
   });
   const clientRng = stream(spec.seed, Stream.clients);
@@ -155,6 +157,12 @@ export function runStorm(spec: ScenarioSpec, policyName: PolicyName): StormRun {
     );
   };
   scheduleArrival();
+  const proxyStates: ProxyState[] = [];
+  const sampleState = (): void => {
+    proxyStates.push(proxy.inspect());
+    if (agenda.nowMs + 1000 < endMs) agenda.at(agenda.nowMs + 1000, sampleState, Rank.timer);
+  };
+  agenda.at(999, sampleState, Rank.timer);
   agenda.runUntil(endMs);
 
   return {
@@ -168,6 +176,7 @@ export function runStorm(spec: ScenarioSpec, policyName: PolicyName): StormRun {
     triggerEndMs,
     endMs: arrivalsEndMs,
     recorder,
+    proxyStates,
   };
 }
 

@@ -75,9 +75,19 @@ export interface StormProxyDeps {
   readonly recorder: Recorder;
 }
 
+/** The proxy's defence state at one moment (for explaining a run; reading it changes nothing). */
+export interface ProxyState {
+  /** Sibyl: each backend's learned concurrency limit; others: their fixed maxconn or Infinity. */
+  readonly limits: readonly number[];
+  readonly queued: number;
+  /** How long a request may wait in the proxy's queue now. */
+  readonly deadlineMs: number;
+}
+
 export interface StormProxy {
   /** Takes one client attempt; returns what to call when the client gives up on it. */
   handle(downstream: Downstream): () => void;
+  inspect(): ProxyState;
 }
 
 export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormProxy {
@@ -268,6 +278,15 @@ export function createStormProxy(spec: PolicySpec, deps: StormProxyDeps): StormP
   }
 
   return {
+    inspect() {
+      // no eligibleNow() here: its outlier sweep would change the run
+      const fastest = Math.min(...upstreams.filter((u) => !u.isEjected).map(serviceLatencyMs));
+      return {
+        limits: upstreams.map((u) => (spec.isMaxConnTrueConcurrency ? deps.trueConcurrency : (u.limiter?.limit ?? Infinity))),
+        queued,
+        deadlineMs: spec.isAdaptiveLimit ? patience.deadlineMs(SHEDDING.maxQueueWait, Number.isFinite(fastest) ? fastest : 0, now()) : (spec.queueTimeoutMs ?? Infinity),
+      };
+    },
     handle(downstream) {
       const ex: Exchange = { downstream, arrivedMs: now(), state: 'routing', retries: 0, lastBackendId: undefined, ticket: undefined };
       Recorder.bump(recorder.proxyRequests, now());

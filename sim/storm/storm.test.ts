@@ -117,3 +117,18 @@ test('brownout: sibyl has the highest goodput; one bad backend: as good as the N
     assert.ok(s.upstreamAmplification <= b.upstreamAmplification + 0.01, `one bad backend: sibyl ${s.upstreamAmplification} vs ${baseline} ${b.upstreamAmplification}`);
   }
 });
+
+test('tight-concurrency (issue #20): capacity 100/s; the tuned HAProxy holds it through 130 % load, round robin collapses for good', () => {
+  // pinned as observed (seeds 1-4): the scenario is a storm at all only if a proxy without a
+  // queue collapses and one told the true concurrency does not. Sibyl's figures here are in
+  // docs/retry-storms.md (today 54/s during, 2.1 attempts per request: far from the issue's targets)
+  const spec = scenario('tight-concurrency', 'small', 1);
+  const haproxy = runStorm(spec, 'haproxy-tuned');
+  assert.equal(haproxy.capacityRps, 100);
+  assert.ok(duringPhase(haproxy).offeredRps > 1.2 * haproxy.capacityRps, `offered ${duringPhase(haproxy).offeredRps}/s`);
+  assert.ok(duringPhase(haproxy).goodputRps >= 0.95 * haproxy.capacityRps, `haproxy-tuned: ${duringPhase(haproxy).goodputRps}/s`);
+  assert.ok(haproxy.recoverySeconds !== null && haproxy.recoverySeconds <= 5, `haproxy-tuned: recovered after ${haproxy.recoverySeconds} s`);
+  const roundRobin = runStorm(spec, 'round_robin');
+  assert.ok(duringPhase(roundRobin).goodputRps < 0.2 * roundRobin.capacityRps, `round_robin: ${duringPhase(roundRobin).goodputRps}/s`);
+  assert.equal(roundRobin.recoverySeconds, null);
+});
