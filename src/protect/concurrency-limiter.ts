@@ -54,6 +54,12 @@ const MIN_BASELINE_SAMPLES = 20;
 const MAX_BASELINE_LAG_SHARE = 0.1;
 /** An answer seen with a lag above this share of the no-load latency is skipped: it measures the proxy. */
 const MAX_LAG_SHARE_OF_BASELINE = 0.25;
+/**
+ * Queueing below this says nothing: a 1 ms backend seen through a busy proxy answers in 3 ms now
+ * and then, and a gradient cut on that jitter pinned its limit to the minimum (the
+ * fastest_response_time e2e test on a loaded machine sent most requests to the 40 ms backend).
+ */
+const MIN_QUEUEING_MS = 5;
 /** The most a slow round cuts the limit by (to a quarter): ten answers that all waited are a strong signal, but not a final one. */
 const MAX_CUT = 0.25;
 /** A round is about one limit's worth of answers, at least this many. */
@@ -106,7 +112,7 @@ export function createConcurrencyLimiter(initialOptions: ConcurrencyLimiterOptio
   let roundMaxLoad = 0;
   let lastDecreaseAt = Number.NEGATIVE_INFINITY;
 
-  const isSlow = (latencyMs: number): boolean => isBaselineSure && latencyMs > options.tolerance * baselineMs;
+  const isSlow = (latencyMs: number): boolean => isBaselineSure && latencyMs > options.tolerance * baselineMs && latencyMs - baselineMs > MIN_QUEUEING_MS;
   /**
    * The no-load latency: the fastest light-load answer once there are enough of them; before, the
    * fastest answer of all once there are enough of those. A backend that is always moderately busy
