@@ -111,7 +111,7 @@ export async function demoCommand(options: { port?: string; adminPort?: string; 
       const q = model.quality;
       const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(3));
       // what the model predicted for the failures each client family got, against what it then did
-      const families = model.failuresByUserAgentFamily.map((r) => `${r.family} ${r.meanPrediction.toFixed(2)} (retried ${r.retryRate.toFixed(2)} of ${r.failures})`).join(', ');
+      const families = model.failuresByUserAgentFamily.map((r) => `${r.family} ${r.meanPrediction.toFixed(2)}, now ${r.recentMeanPrediction.toFixed(2)} (retried ${r.retryRate.toFixed(2)} of ${r.failures})`).join(', ');
       process.stdout.write(
         `[model] ${model.learned} labels learned; live AUC ${f(q.model.auc)} log loss ${f(q.model.logLoss)} (per-status baseline: AUC ${f(q.baselines.perStatus.auc)} log loss ${f(q.baselines.perStatus.logLoss)})\n` +
           `[model] P(retry) predicted for the 5xx each client family got: ${families === '' ? 'none labelled yet' : families}\n`,

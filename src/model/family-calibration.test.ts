@@ -19,3 +19,14 @@ test('recent labels weigh more: old behaviour fades once a family has many label
   const rate = c.report()[0]?.retryRate ?? 1;
   assert.ok(rate < 0.05, `the client stopped retrying: ${rate}`);
 });
+
+test('the recent mean follows what the model predicts now; the mean keeps its cold start', () => {
+  const c = createFamilyCalibration();
+  for (let i = 0; i < 10; i++) c.record('python', 0.4, 0);
+  for (let i = 0; i < 60; i++) c.record('python', 0.01, 0);
+  const [python] = c.report();
+  assert.ok(Math.abs((python?.meanPrediction ?? 0) - (10 * 0.4 + 60 * 0.01) / 70) < 1e-9);
+  // 60 failures at 0.01 after 10 at 0.4: the recent mean is near 0.01, the mean still 0.064
+  const recent = python?.recentMeanPrediction ?? 1;
+  assert.ok(recent < 0.03 && recent < (python?.meanPrediction ?? 0) / 2, `recent: ${recent}`);
+});

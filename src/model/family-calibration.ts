@@ -11,6 +11,8 @@ export interface FamilyCalibrationRow {
   readonly family: string;
   readonly failures: number;
   readonly meanPrediction: number;
+  /** The mean prediction over about the family's last RECENT_FAILURES failures: what the model says now, its cold start forgotten. */
+  readonly recentMeanPrediction: number;
   readonly retryRate: number;
 }
 
@@ -18,7 +20,11 @@ interface Tally {
   n: number;
   predicted: number;
   retried: number;
+  recent: number;
 }
+
+/** The recent mean is an exponential moving average over about this many failures. */
+const RECENT_FAILURES = 20;
 
 export function createFamilyCalibration() {
   const tallies = new Map<string, Tally>();
@@ -28,7 +34,7 @@ export function createFamilyCalibration() {
       let t = tallies.get(family);
       if (t === undefined) {
         if (tallies.size >= MAX_FAMILIES) return;
-        t = { n: 0, predicted: 0, retried: 0 };
+        t = { n: 0, predicted: 0, retried: 0, recent: prediction };
         tallies.set(family, t);
       }
       if (t.n >= MAX_WEIGHT) {
@@ -38,10 +44,11 @@ export function createFamilyCalibration() {
       }
       t.n++;
       t.predicted += prediction;
+      t.recent += (prediction - t.recent) / Math.min(t.n, RECENT_FAILURES);
       t.retried += retried;
     },
     report(): FamilyCalibrationRow[] {
-      return [...tallies].map(([family, t]) => ({ family, failures: Math.round(t.n), meanPrediction: t.predicted / t.n, retryRate: t.retried / t.n })).sort((a, b) => b.failures - a.failures);
+      return [...tallies].map(([family, t]) => ({ family, failures: Math.round(t.n), meanPrediction: t.predicted / t.n, recentMeanPrediction: t.recent, retryRate: t.retried / t.n })).sort((a, b) => b.failures - a.failures);
     },
   };
 }
