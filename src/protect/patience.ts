@@ -86,7 +86,7 @@ export class PatienceEstimator {
     return this.#samples;
   }
 
-  /** A client disconnected before its answer; returns whether it counted as a sample. */
+  /** A client disconnected before its answer; returns what it was taken for (a sample, or why not). */
   observe(g: GiveUp): GiveUpVerdict {
     // a burst is timed from its first disconnect: a steady stream of give-ups still gives one sample per BURST_MS
     if (g.nowMs - this.#burstStartMs < BURST_MS) return 'burst';
