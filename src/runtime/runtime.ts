@@ -70,7 +70,7 @@ export class Runtime {
    */
   readonly tally = { clientRequests: 0, clientRetries: 0, clientRepeats: 0, backendAttempts: 0, clientSuccesses: 0, rateLimited: 0, rateLimitedRetries: 0 };
   readonly #storm = new MetastabilityDetector();
-  #stormTally = { clientRequests: 0, clientRetries: 0, clientSuccesses: 0, rateLimited: 0, rateLimitedRetries: 0 };
+  #stormTally = { ...this.tally };
   #cancelStorm: (() => void) | undefined;
   /** Pools' traffic: routes, splits, rollouts, blue-green, experiments. */
   readonly delivery: ProgressiveDelivery;
@@ -290,7 +290,7 @@ export class Runtime {
       },
       this.#deps.clock.now(),
     );
-    this.#stormTally = { clientRequests: t.clientRequests, clientRetries: t.clientRetries, clientSuccesses: t.clientSuccesses, rateLimited: t.rateLimited, rateLimitedRetries: t.rateLimitedRetries };
+    this.#stormTally = { ...t };
     for (const state of ['healthy', 'degraded', 'metastable'] as const) this.#deps.metrics.stormState.set({ state }, report.state === state ? 1 : 0);
     if (report.state !== before) {
       const log = report.state === 'metastable' ? this.#deps.logger.error.bind(this.#deps.logger) : this.#deps.logger.warn.bind(this.#deps.logger);
